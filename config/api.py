@@ -1,0 +1,10 @@
+"""The project's one JSON API (django-ninja), with its OpenAPI schema at /api/openapi.json and docs at /api/docs.
+
+Each app contributes a Router from its own ``api.py``; this module only mounts them.
+Authentication is the browser session (same rules as the pages); django_auth enforces CSRF on writes.
+"""
+
+from ninja import NinjaAPI
+from ninja.security import django_auth
+
+api = NinjaAPI(title="mechgrade API", version="1", auth=django_auth)
