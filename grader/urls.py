@@ -1,4 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 app_name = "grader"
-urlpatterns: list = []
+urlpatterns = [
+    path("", include("grader.attempts.urls")),
+    path("", include("grader.submissions.urls")),
+]

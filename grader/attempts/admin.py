@@ -1,0 +1,1 @@
+"""Admin for attempts, the gradebook and item analysis."""

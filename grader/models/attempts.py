@@ -1,0 +1,1 @@
+"""Learners' attempts at quiz questions and numeric / self-assessed problems."""

@@ -1,0 +1,1 @@
+"""Code exercises and their submissions, with the event history of every submission."""

@@ -1,0 +1,1 @@
+"""Admin for code exercises and submissions."""
