@@ -7,4 +7,8 @@ Authentication is the browser session (same rules as the pages); django_auth enf
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from grader.submissions.api import router as submissions_router
+
 api = NinjaAPI(title="mechgrade API", version="1", auth=django_auth)
+
+api.add_router("/", submissions_router)

@@ -134,6 +134,18 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # --- Celery (broker: Redis). See workers/celery_app.py for the app itself. ---
 # Unset REDIS_URL means the private Redis started by scripts/run on a unix socket in the data folder.
 REDIS_URL = os.environ.get("REDIS_URL", f"redis+socket://{DATA_DIR / 'redis.sock'}")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ACKS_LATE = True  # at-least-once: a task is acknowledged only after it finished
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker's task goes back to the queue
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Longer than the longest grading limit (grader.models.submissions.MAX_WALL_SECONDS), or Redis redelivers running tasks.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+# Per-learner limits and the sweeper (grader.submissions.services); the sweeper runs inside `manage.py serve_all`.
+GRADER_MAX_PENDING = int(os.environ.get("GRADER_MAX_PENDING", "3"))  # queued or running at once
+GRADER_RATE_LIMIT = int(os.environ.get("GRADER_RATE_LIMIT", "10"))  # submissions per learner per minute
+GRADER_QUEUED_TIMEOUT = float(os.environ.get("GRADER_QUEUED_TIMEOUT", "300"))  # resend if not picked up by then
+GRADER_RUNNING_GRACE = float(os.environ.get("GRADER_RUNNING_GRACE", "30"))  # beyond the wall limit: the worker died
+GRADER_MAX_DELIVERIES = int(os.environ.get("GRADER_MAX_DELIVERIES", "3"))  # then give up with state `error`
 
 LOGGING = {
     "version": 1,

@@ -1,3 +1,7 @@
 from django.urls import path
 
-urlpatterns: list = []
+from grader.submissions import views
+
+urlpatterns = [
+    path("exercises/<slug:slug>/", views.exercise, name="exercise"),
+]

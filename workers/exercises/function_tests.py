@@ -37,11 +37,17 @@ class FunctionTests(ExerciseKind):
         "return plain numbers, strings, lists or dicts (NumPy arrays and tensors are converted with `.tolist()`)."
     )
     starter_code = "def solve(x):\n    # Replace this with your solution.\n    return x\n"
-    reference_solution = "def solve(x):\n    return x\n"
 
     class Config(ExerciseKind.Config):
         function: str = pydantic.Field("solve", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
         cases: list[Case] = pydantic.Field(default_factory=lambda: [Case(args=[1], expected=1)], min_length=1)
+        reference_solution: str = pydantic.Field(
+            "def solve(x):\n    return x\n", description="The instructor's solution; it must pass every case."
+        )
+
+    @property
+    def reference_solution(self) -> str:  # type: ignore[override]  # each exercise brings its own
+        return self.config.reference_solution
 
     def child_inputs(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,37 @@
+"""The Celery app. Its settings are the CELERY_* values in config/settings.py (broker = REDIS_URL).
+
+Delivery is at-least-once (late acks, reject on worker lost, prefetch 1); grading is idempotent in
+``grader.submissions.services``, so a redelivered task never grades twice. There are two queues:
+``cpu`` and ``gpu`` (exercises with ``needs_gpu``); which ones a worker consumes is chosen when it is
+started (see ``manage.py serve_all``). Each worker process warms one sandbox when it starts.
+
+Start a worker by hand:  celery -A workers.celery_app worker -Q cpu,gpu -c 1
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("mechgrade", include=["workers.tasks"])
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_queues=[Queue("cpu"), Queue("gpu")],
+    task_default_queue="cpu",
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+
+
+@worker_process_init.connect
+def _warm_worker_process(**_: object) -> None:
+    """Loads the reference models and starts the sandbox's warm parent before the first task arrives."""
+    from workers.grading import warm_worker
+
+    warm_worker()

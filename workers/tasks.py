@@ -1,0 +1,16 @@
+"""Celery tasks. Thin: claim, grade, record; the rules live in grader.submissions.services."""
+
+from __future__ import annotations
+
+from workers.celery_app import app
+
+
+@app.task(name="workers.grade_submission", bind=True)
+def grade_submission(self, submission_id: str) -> None:
+    from grader.submissions.services import mark_running, record_result
+    from workers.grading import grade_exercise, warm_worker
+
+    worker = warm_worker()
+    submission = mark_running(submission_id, worker=self.request.hostname or "", pid=worker.pid, device=worker.device)
+    if submission is not None:
+        record_result(submission_id, grade_exercise(submission.exercise, submission.code, worker=worker))
