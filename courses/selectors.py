@@ -1,0 +1,90 @@
+"""Reads of course content for pages: what a visitor may see, fetched in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, QuerySet
+
+from courses.models import Choice, Course, Lesson, Phase, PracticeProblem, Question, WorkedExample
+
+
+def visible_lessons(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lesson]:
+    """Published and upcoming lessons; drafts only for staff."""
+    lessons = Lesson.objects.select_related("phase__course")
+    if not user.is_staff:
+        lessons = lessons.exclude(status=Lesson.Status.DRAFT)
+    return lessons
+
+
+def catalog(user: AbstractBaseUser | AnonymousUser) -> list[Course]:
+    """Courses with their phases and the lessons ``user`` may see, in course order."""
+    lessons = Prefetch("lessons", queryset=visible_lessons(user).order_by("code"))
+    phases = Prefetch("phases", queryset=Phase.objects.prefetch_related(lessons).order_by("number"))
+    return list(Course.objects.prefetch_related(phases).order_by("title"))
+
+
+def lesson_page(code: str, user: AbstractBaseUser | AnonymousUser) -> Lesson:
+    """A lesson with every section prefetched; raises Lesson.DoesNotExist if ``user`` may not see it."""
+    choices = Prefetch("choices", queryset=Choice.objects.order_by("order", "pk"))
+    return (
+        visible_lessons(user)
+        .select_related("previous_lesson", "next_lesson", "quiz")
+        .prefetch_related(
+            "objectives",
+            "core_blocks",
+            "key_terms",
+            Prefetch("worked_examples", queryset=WorkedExample.objects.select_related("question")),
+            Prefetch("worked_examples__question__choices", queryset=Choice.objects.order_by("order", "pk")),
+            "practice_problems",
+            "pitfalls",
+            Prefetch("quiz__questions", queryset=Question.objects.prefetch_related(choices)),
+        )
+        .get(code=code)
+    )
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the lesson page: its anchor, its heading and the partial that draws it."""
+
+    anchor: str
+    title: str
+
+    @property
+    def template(self) -> str:
+        return f"courses/sections/{self.anchor.replace('-', '_')}.html"
+
+
+def lesson_sections(lesson: Lesson) -> list[Section]:
+    """The sections ``lesson`` has content for, in the fixed order every lesson is taught in."""
+    quiz = getattr(lesson, "quiz", None)
+    present = [
+        ("objectives", "Learning Objectives", lesson.objectives.all()),
+        ("core-content", "Core Content", lesson.core_blocks.all()),
+        ("key-terms", "Key Terms", lesson.key_terms.all()),
+        ("worked-examples", "Worked Examples", lesson.worked_examples.all()),
+        ("practice-problems", "Practice Problems", lesson.practice_problems.all()),
+        ("quiz", quiz.title if quiz else "Quiz", quiz.questions.all() if quiz else ()),
+        ("pitfalls", "Pitfalls", lesson.pitfalls.all()),
+        ("summary", "Summary", lesson.summary),
+        ("next-steps", "Next Steps", lesson.next_steps or lesson.next_lesson),
+    ]
+    return [Section(anchor, title) for anchor, title, content in present if content]
+
+
+def revealed_item(lesson: Lesson, model: type[WorkedExample] | type[PracticeProblem], pk: int) -> WorkedExample | PracticeProblem:
+    """A worked example or practice problem of ``lesson`` with what its reveal shows; DoesNotExist otherwise."""
+    items = model.objects.filter(lesson=lesson)
+    if model is WorkedExample:
+        items = items.select_related("question").prefetch_related("question__choices")
+    else:
+        items = items.prefetch_related("rubric")
+    return items.get(pk=pk)
+
+
+def item_number(item: WorkedExample | PracticeProblem) -> int:
+    """The 1-based position of ``item`` in its section, as the lesson page numbers it."""
+    siblings = type(item).objects.filter(lesson_id=item.lesson_id).values_list("pk", flat=True)
+    return list(siblings).index(item.pk) + 1
