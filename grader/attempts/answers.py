@@ -117,8 +117,9 @@ def tolerance_for(
 ) -> float:
     """The largest accepted distance from ``expected``.
 
-    With ``sig_figs`` the answer must round to the same digits: half a unit in the last significant
-    place. Otherwise the looser of the absolute and relative tolerances applies.
+    With ``sig_figs`` the answer must agree with the exact value to that many significant figures:
+    within half a unit in the last kept place (0.98975 to 2 figures accepts 0.98475 … 0.99475).
+    Otherwise the looser of the absolute and relative tolerances applies.
     """
     if sig_figs:
         if expected == 0:
