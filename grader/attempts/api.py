@@ -104,7 +104,9 @@ class ProblemOut(Schema):
     attempts: int
     latest_score: float | None
     best_score: float | None
-    reference_answer: str | None
+    #: the lesson's solution and short answer, once the learner has answered (worked with the lesson's numbers)
+    solution: str | None
+    answer: str | None
     self_assessment: SelfAssessmentOut | None
 
 
@@ -211,7 +213,8 @@ def _problem(state: ProblemState) -> dict:
         "attempts": len(state.attempts),
         "latest_score": state.latest.score if state.latest else None,
         "best_score": state.best_score,
-        "reference_answer": item.answer if state.reference_visible and not item.generator else None,
+        "solution": item.solution if state.reference_visible else None,
+        "answer": item.answer if state.reference_visible else None,
         "self_assessment": self_out,
     }
 

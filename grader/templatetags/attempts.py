@@ -10,12 +10,10 @@ from django import template
 from django.utils.safestring import SafeString
 
 from courses.models import GradedItem, Quiz
-from courses.rendering import render_markdown, render_markdown_inline
+from courses.rendering import render_markdown
 from grader.attempts import selectors
 
 register = template.Library()
-register.filter("markdown", render_markdown)
-register.filter("markdown_inline", render_markdown_inline)
 
 
 @register.filter

@@ -64,7 +64,7 @@ def example_1(lesson):
         grading=GradedItem.Grading.NUMERIC,
         generator="feature_direction",
     )
-    for order, key in enumerate(["w", "projection_positive", "projection_negative"]):
+    for order, key in enumerate(["w", "projection-positive", "projection-negative"]):
         AnswerPart.objects.create(worked_example=example, order=order, key=key, prompt=key, abs_tolerance=0.01)
     return example
 
@@ -87,7 +87,7 @@ def problem_1(lesson):
         grading=GradedItem.Grading.NUMERIC,
     )
     for order, (key, expected) in enumerate(
-        [("dot_f1_f4", 0.6), ("dot_f2_f4", 0.6), ("dot_f3_f4", 0.528), ("norm_sq_f4", 0.998784)]
+        [("f1-f4", 0.6), ("f2-f4", 0.6), ("f3-f4", 0.528), ("f4-squared-norm", 0.998784)]
     ):
         AnswerPart.objects.create(practice_problem=problem, order=order, key=key, prompt=key, expected=expected, abs_tolerance=0.005)
     return problem
@@ -99,7 +99,7 @@ def problem_4(lesson):
         lesson=lesson, order=4, title="Problem 4", statement="d = {{d}}, p = {{p}}", grading=GradedItem.Grading.NUMERIC,
         generator="feature_capacity",
     )
-    AnswerPart.objects.create(practice_problem=problem, key="n_features", prompt="n", rel_tolerance=0.05)
+    AnswerPart.objects.create(practice_problem=problem, key="max-features", prompt="n", rel_tolerance=0.05)
     return problem
 
 

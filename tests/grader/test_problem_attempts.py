@@ -14,8 +14,8 @@ def typed_answers(variant):
     w = ", ".join(f"{x:.3f}" for x in variant.answers["w"])
     return {
         "w": f"[{w}]",
-        "projection_positive": f"{variant.answers['projection_positive']:.3f}",
-        "projection_negative": f"{variant.answers['projection_negative']:.3f}".replace("-", "\u2212"),
+        "projection-positive": f"{variant.answers['projection-positive']:.3f}",
+        "projection-negative": f"{variant.answers['projection-negative']:.3f}".replace("-", "\u2212"),
     }
 
 
@@ -41,35 +41,35 @@ def test_partial_credit_per_part_and_the_off_components_are_named(example_1, lea
     assert attempt.score == pytest.approx(2 / 3)
     assert attempt.part_results["w"]["passed"] is False
     assert attempt.part_results["w"]["off"] == [2]
-    assert attempt.part_results["projection_positive"]["passed"] is True
+    assert attempt.part_results["projection-positive"]["passed"] is True
 
 
 def test_part_weights_shape_the_score(problem_1, learner):
-    problem_1.parts.filter(key="norm_sq_f4").update(weight=2)
-    typed = {"dot_f1_f4": "0.6", "dot_f2_f4": "3/5", "dot_f3_f4": ".528", "norm_sq_f4": "0.5"}
+    problem_1.parts.filter(key="f4-squared-norm").update(weight=2)
+    typed = {"f1-f4": "0.6", "f2-f4": "3/5", "f3-f4": ".528", "f4-squared-norm": "0.5"}
     assert services.submit_problem(learner.pk, problem_1, typed=typed).score == pytest.approx(3 / 5)
 
 
 def test_the_lesson_numbers_of_problem_1_pass_and_a_wrong_answer_scores_low(problem_1, learner):
-    right = {"dot_f1_f4": "0.6", "dot_f2_f4": "0.6", "dot_f3_f4": "0.528", "norm_sq_f4": "0.999"}
+    right = {"f1-f4": "0.6", "f2-f4": "0.6", "f3-f4": "0.528", "f4-squared-norm": "0.999"}
     assert services.submit_problem(learner.pk, problem_1, typed=right).score == 1.0
-    wrong = {"dot_f1_f4": "1", "dot_f2_f4": "1", "dot_f3_f4": "1", "norm_sq_f4": "3"}
+    wrong = {"f1-f4": "1", "f2-f4": "1", "f3-f4": "1", "f4-squared-norm": "3"}
     assert services.submit_problem(learner.pk, problem_1, typed=wrong).score == 0.0
 
 
 def test_problem_4_accepts_about_1130_written_as_people_write_it(problem_4, learner):
-    expected = learner_variant(learner.pk, problem_4).answers["n_features"]
-    attempt = services.submit_problem(learner.pk, problem_4, typed={"n_features": f"{expected * 1.04:,.0f}"})
+    expected = learner_variant(learner.pk, problem_4).answers["max-features"]
+    attempt = services.submit_problem(learner.pk, problem_4, typed={"max-features": f"{expected * 1.04:,.0f}"})
     assert attempt.score == 1.0
-    assert services.submit_problem(learner.pk, problem_4, typed={"n_features": f"{expected * 1.2:.3e}"}).score == 0.0
+    assert services.submit_problem(learner.pk, problem_4, typed={"max-features": f"{expected * 1.2:.3e}"}).score == 0.0
 
 
 def test_unreadable_parts_are_all_reported_and_use_no_attempt(problem_1, learner):
-    typed = {"dot_f1_f4": "1..2", "dot_f2_f4": "0.6", "dot_f3_f4": "", "norm_sq_f4": "nan"}
+    typed = {"f1-f4": "1..2", "f2-f4": "0.6", "f3-f4": "", "f4-squared-norm": "nan"}
     with pytest.raises(InvalidAnswers) as refusal:
         services.submit_problem(learner.pk, problem_1, typed=typed)
-    assert set(refusal.value.errors) == {"dot_f1_f4", "dot_f3_f4", "norm_sq_f4"}
-    assert "received “1..2”" in refusal.value.errors["dot_f1_f4"]
+    assert set(refusal.value.errors) == {"f1-f4", "f3-f4", "f4-squared-norm"}
+    assert "received “1..2”" in refusal.value.errors["f1-f4"]
     assert not ProblemAttempt.objects.exists()
 
 
@@ -115,13 +115,13 @@ def test_the_problem_page_shows_the_learners_numbers_and_no_solution_before_an_a
     page = learner_client.get(reverse("grader:problem", args=["worked-example", example_1.pk])).content.decode()
     assert variant.values["a1"] in page and variant.values["a2"] in page
     assert "{{a1}}" not in page
-    assert f"{variant.answers['projection_positive']:.3f}" not in page
+    assert f"{variant.answers['projection-positive']:.3f}" not in page
 
 
 def test_the_problem_form_grades_and_shows_each_part(example_1, learner, learner_client):
     url = reverse("grader:problem", args=["worked-example", example_1.pk])
     typed = typed_answers(learner_variant(learner.pk, example_1))
-    typed["projection_negative"] = "0.4"
+    typed["projection-negative"] = "0.4"
     page = learner_client.post(url, {f"part-{k}": v for k, v in typed.items()}, follow=True).content.decode()
     assert page.count("✓ Within tolerance.") == 2
     assert "✗ Not within tolerance." in page
@@ -130,7 +130,7 @@ def test_the_problem_form_grades_and_shows_each_part(example_1, learner, learner
 
 def test_the_problem_form_explains_unreadable_input_inline_and_keeps_it(problem_1, learner_client):
     url = reverse("grader:problem", args=["practice-problem", problem_1.pk])
-    form = {"part-dot_f1_f4": "abc", "part-dot_f2_f4": "0.6", "part-dot_f3_f4": "0.528", "part-norm_sq_f4": "1"}
+    form = {"part-f1-f4": "abc", "part-f2-f4": "0.6", "part-f3-f4": "0.528", "part-f4-squared-norm": "1"}
     page = learner_client.post(url, form).content.decode()
     assert "Expected a number such as 0.6, 3/5, -0.748 or 1.13e3; received “abc”." in page
     assert 'value="abc"' in page

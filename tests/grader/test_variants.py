@@ -14,17 +14,17 @@ from grader.attempts.variants.registry import generator_choices, get_generator, 
 def test_example_1_with_the_lesson_activations_gives_the_lesson_answer():
     answers = feature_direction.solve([0.8, -0.3, 0.5], [-0.6, 0.2, -0.4])
     assert answers["w"] == pytest.approx([0.805, -0.288, 0.518], abs=1e-3)
-    assert answers["projection_positive"] == pytest.approx(0.989, abs=1e-3)
-    assert answers["projection_negative"] == pytest.approx(-0.748, abs=1e-3)
+    assert answers["projection-positive"] == pytest.approx(0.989, abs=1e-3)
+    assert answers["projection-negative"] == pytest.approx(-0.748, abs=1e-3)
 
 
 def test_problem_1_with_the_lesson_feature_gives_the_lesson_answer():
     answers = feature_interference.solve([0.6, 0.6, 0.528])
-    assert answers == pytest.approx({"dot_f1_f4": 0.6, "dot_f2_f4": 0.6, "dot_f3_f4": 0.528, "norm_sq_f4": 0.998784})
+    assert answers == pytest.approx({"f1-f4": 0.6, "f2-f4": 0.6, "f3-f4": 0.528, "f4-squared-norm": 0.998784})
 
 
 def test_problem_4_with_the_lesson_numbers_gives_about_1130_features():
-    assert feature_capacity.solve(512, 0.01)["n_features"] == pytest.approx(1131.4, abs=0.05)
+    assert feature_capacity.solve(512, 0.01)["max-features"] == pytest.approx(1131.4, abs=0.05)
 
 
 @pytest.mark.parametrize("slug", ["feature_direction", "feature_interference", "feature_capacity"])
@@ -50,14 +50,14 @@ def test_drawn_example_1_numbers_solve_to_the_drawn_answers():
     a2 = [float(x) for x in variant.values["a2"].strip("[]").split(",")]
     solved = feature_direction.solve(a1, a2)
     assert variant.answers["w"] == pytest.approx(solved["w"])
-    assert variant.answers["projection_positive"] == pytest.approx(solved["projection_positive"])
-    assert variant.answers["projection_negative"] == pytest.approx(solved["projection_negative"])
+    assert variant.answers["projection-positive"] == pytest.approx(solved["projection-positive"])
+    assert variant.answers["projection-negative"] == pytest.approx(solved["projection-negative"])
 
 
 def test_parameters_from_the_admin_override_the_defaults():
     variant = get_generator("feature_capacity").variant(learner_rng(1, "p"), {"dimensions": [64], "probabilities": [0.5]})
     assert variant.values["d"] == "64"
-    assert variant.answers["n_features"] == pytest.approx(0.5 * 8 / 0.5)
+    assert variant.answers["max-features"] == pytest.approx(0.5 * 8 / 0.5)
 
 
 def test_seeds_depend_on_the_secret_key(settings):
@@ -78,7 +78,7 @@ def test_admin_validation_names_unknown_generators_parameters_and_parts():
         validate_generator("feature_capacity", {"dimension": 3})
     with pytest.raises(ValidationError, match=r"\['n'\] are not produced by feature_capacity"):
         validate_generator("feature_capacity", {}, part_keys={"n"})
-    validate_generator("feature_capacity", {"interference": 0.25}, part_keys={"n_features"})
+    validate_generator("feature_capacity", {"interference": 0.25}, part_keys={"max-features"})
 
 
 def test_an_item_shows_each_learner_their_own_numbers(example_1, learner, other_learner):
@@ -90,4 +90,4 @@ def test_an_item_shows_each_learner_their_own_numbers(example_1, learner, other_
 
 def test_an_item_without_generator_uses_the_expected_values_of_its_parts(problem_1, learner):
     assert learner_variant(learner.pk, problem_1) is None
-    assert expected_answers(problem_1.parts.all(), None)["dot_f3_f4"] == 0.528
+    assert expected_answers(problem_1.parts.all(), None)["f3-f4"] == 0.528

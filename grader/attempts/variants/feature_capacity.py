@@ -12,14 +12,14 @@ from grader.attempts.variants.base import Generator, Variant, show
 
 def solve(d: int, p: float, interference: float = 0.5) -> dict[str, float]:
     """k active features interfere by about k/√d; keep that below the threshold, then n = k / p."""
-    return {"n_features": interference * math.sqrt(d) / p}
+    return {"max-features": interference * math.sqrt(d) / p}
 
 
 class FeatureCapacity(Generator):
     slug = "feature_capacity"
     title = "Feature capacity of a layer (random d and activation probability p)"
     defaults = {"dimensions": [128, 256, 512, 768, 1024], "probabilities": [0.005, 0.01, 0.02, 0.05], "interference": 0.5}
-    answer_keys = ("n_features",)
+    answer_keys = ("max-features",)
 
     def generate(self, rng: random.Random, params: Mapping[str, Any]) -> Variant:
         d = rng.choice(params["dimensions"])

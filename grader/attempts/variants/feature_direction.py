@@ -17,8 +17,8 @@ def solve(a1: list[float], a2: list[float]) -> dict[str, Any]:
     w = [x / length for x in difference]
     return {
         "w": w,
-        "projection_positive": sum(x * y for x, y in zip(w, a1)),
-        "projection_negative": sum(x * y for x, y in zip(w, a2)),
+        "projection-positive": sum(x * y for x, y in zip(w, a1)),
+        "projection-negative": sum(x * y for x, y in zip(w, a2)),
     }
 
 
@@ -26,7 +26,7 @@ class FeatureDirection(Generator):
     slug = "feature_direction"
     title = "Feature direction from two activations (unit direction and both projections)"
     defaults = {"dimension": 3, "low": -1.0, "high": 1.0, "decimals": 1, "min_distance": 0.5}
-    answer_keys = ("w", "projection_positive", "projection_negative")
+    answer_keys = ("w", "projection-positive", "projection-negative")
 
     def generate(self, rng: random.Random, params: Mapping[str, Any]) -> Variant:
         def draw() -> list[float]:

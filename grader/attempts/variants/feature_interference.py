@@ -13,10 +13,10 @@ from grader.attempts.variants.base import Generator, Variant, show
 def solve(f4: list[float]) -> dict[str, float]:
     """Dot products of f4 with the basis vectors f1, f2, f3 are its components; then its squared norm."""
     return {
-        "dot_f1_f4": f4[0],
-        "dot_f2_f4": f4[1],
-        "dot_f3_f4": f4[2],
-        "norm_sq_f4": sum(x * x for x in f4),
+        "f1-f4": f4[0],
+        "f2-f4": f4[1],
+        "f3-f4": f4[2],
+        "f4-squared-norm": sum(x * x for x in f4),
     }
 
 
@@ -24,7 +24,7 @@ class FeatureInterference(Generator):
     slug = "feature_interference"
     title = "Fourth feature in R³ (dot products with the basis and squared norm)"
     defaults = {"low": 0.3, "high": 0.7, "decimals": 2}
-    answer_keys = ("dot_f1_f4", "dot_f2_f4", "dot_f3_f4", "norm_sq_f4")
+    answer_keys = ("f1-f4", "f2-f4", "f3-f4", "f4-squared-norm")
 
     def generate(self, rng: random.Random, params: Mapping[str, Any]) -> Variant:
         x, y = (round(rng.uniform(params["low"], params["high"]), params["decimals"]) for _ in range(2))
