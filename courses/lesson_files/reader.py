@@ -137,8 +137,6 @@ def read_lesson_folder(folder: Path | str) -> dict[str, Any]:
     lesson["quiz"] = None
     if quiz_settings is not None:
         lesson["quiz"] = {**_check(quiz_settings, QUIZ, source, table="quiz"), "questions": questions}
-    for entry in lesson["worked_examples"] + lesson["practice_problems"]:
-        _check_grading(entry)
     _check_unique(lesson["key_terms"], "anchor", "key term anchor")
     return lesson
 
@@ -168,8 +166,9 @@ def _entry(entry: Entry, spec: dict[str, Spec], main: str, named: tuple[str, ...
         text = entry.fields.get(name, "")
         _check_markdown(text, entry.source.path, entry.field_lines.get(name, entry.source.first_line))
         data[name] = text
-    data["where"] = (entry.source.path, entry.source.first_line - 1)
     source = entry.source
+    data["where"] = (source.path, source.first_line - 1)
+    data["source"] = source
     if "choices" in data:
         data["choices"] = _choice_list(data["choices"], source, "choices")
     if data.get("question") is not None:
@@ -182,6 +181,8 @@ def _entry(entry: Entry, spec: dict[str, Spec], main: str, named: tuple[str, ...
         _check_unique(data["parts"], "key", "part key")
     if "rubric" in data:
         data["rubric"] = [_check(point, RUBRIC_POINT, source, table="rubric", index=n) for n, point in enumerate(data["rubric"])]
+    if "grading" in data:
+        _check_grading(data, source)
     return data
 
 
@@ -199,25 +200,26 @@ def _part(raw: dict[str, Any], source: Source, index: int, has_generator: bool) 
     part = _check(raw, PART, source, table="parts", index=index)
     part["where"] = (source.path, source.line_of(table="parts", index=index))
     if part["expected"] is None and not has_generator:
-        raise source.error(f"part {part['key']!r} needs 'expected' (or the item needs a generator)", table="parts", index=index)
+        raise source.error(
+            f"part {part['key']!r} needs 'expected' (or the item needs a generator)", key="key", table="parts", index=index
+        )
     if part["abs_tolerance"] is None and part["rel_tolerance"] is None and part["sig_figs"] is None:
         raise source.error(
-            f"part {part['key']!r} needs abs_tolerance, rel_tolerance or sig_figs", table="parts", index=index
+            f"part {part['key']!r} needs abs_tolerance, rel_tolerance or sig_figs", key="key", table="parts", index=index
         )
     return part
 
 
-def _check_grading(item: dict[str, Any]) -> None:
+def _check_grading(item: dict[str, Any], source: Source) -> None:
     """A graded item carries exactly the configuration its kind of grading uses."""
-    path, line = item["where"]
     grading = item["grading"]
     needs = {"numeric": "parts", "choice": "question", "self": "rubric"}
     for kind, key in needs.items():
         present = bool(item.get(key))
         if grading == kind and not present:
-            raise LessonFileError(path, line, f"grading = {kind!r} needs {_describe(key)}")
+            raise source.error(f"grading = {kind!r} needs {_describe(key)}", key="grading")
         if grading != kind and present:
-            raise LessonFileError(path, line, f"{_describe(key)} given, but grading = {grading!r} (use {kind!r})")
+            raise source.error(f"{_describe(key)} given, but grading = {grading!r} (use {kind!r})", key="grading")
 
 
 def _describe(key: str) -> str:
@@ -229,6 +231,8 @@ def _check_unique(rows: list[dict[str, Any]], key: str, what: str) -> None:
     for row in rows:
         if row[key] in seen:
             path, line = row["where"]
+            if "source" in row:
+                line = row["source"].line_of(key)
             raise LessonFileError(path, line, f"{what} {row[key]!r} is used twice")
         seen.add(row[key])
 

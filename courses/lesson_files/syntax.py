@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 FENCE = "+++"
+_TOML_PLACE = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)")
 _NAMED_FENCE = re.compile(r"^\+\+\+ +([a-z_]+) *$")
 
 
@@ -62,9 +63,10 @@ class Source:
                 start = headers[index]
                 end = next((i for i in range(start + 1, end) if self.lines[i].lstrip().startswith("[")), end)
         if key is not None:
-            pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-            for i in range(start, end):
-                if pattern.match(self.lines[i]):
+            full = re.escape(f"{table}.{key}" if table else key)
+            pattern = re.compile(rf"^\s*({re.escape(key)}\s*=|\[\[?{full}\]\]?\s*$)")
+            for i in range(start, len(self.lines)):
+                if pattern.match(self.lines[i]) and (i < end or self.lines[i].lstrip().startswith("[")):
                     return self.first_line + i
         return self.first_line + start
 
@@ -84,9 +86,12 @@ def parse_toml(path: Path, text: str, first_line: int = 1) -> tuple[dict[str, An
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", str(exc))
-        raise LessonFileError(path, first_line + line - 1 if line else first_line, f"invalid TOML: {message}") from exc
+        # Python 3.11's message ends "(at line L, column C)" (or "(at end of document)"), lines counted from 1.
+        match = _TOML_PLACE.search(str(exc))
+        message = _TOML_PLACE.sub("", str(exc)).strip()
+        line = first_line + int(match.group(1)) - 1 if match else first_line + len(lines) - 1
+        column = f" (column {match.group(2)})" if match else ""
+        raise LessonFileError(path, line, f"invalid TOML: {message}{column}") from None
     return data, Source(path, lines, first_line)
 
 
