@@ -1,0 +1,207 @@
+"""What happens inside the single-use child: confine it, run the learner's module, send plain data back."""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import linecache
+import os
+import socket
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable
+from typing import Any
+
+from workers.exercises.base import InvalidOutput
+from workers.sandbox import wire
+from workers.sandbox.isolation import RESULT_FD, Confinement
+from workers.sandbox.limits import Limits, human_bytes
+
+FILENAME = "solution.py"
+ISOLATION_FAILED = 121
+_MAX_MESSAGE = 4000
+
+# Imported in the warm parent: after the uid drop and Landlock, learner code can import only these
+# (and what they import). Documented for learners in README "Worker host isolation".
+PRELOADED_MODULES = (
+    "abc", "bisect", "cmath", "collections", "copy", "dataclasses", "decimal", "einops", "enum", "fractions",
+    "functools", "heapq", "itertools", "json", "math", "matplotlib", "matplotlib.pyplot", "numpy", "operator",
+    "random", "re", "statistics", "string", "textwrap", "time", "torch", "torch.nn", "torch.nn.functional",
+    "transformer_lens", "typing", "warnings",
+)
+
+
+def warm_imports() -> None:
+    """Bring the zygote to the warm state every child starts from. torch must be single-threaded before
+    its first op, or a forked child hangs on its own first op."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    for name in PRELOADED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # an optional library (einops) that this environment lacks
+    (torch.ones(2, 2) @ torch.ones(2, 2)).sum().item()
+
+
+def resolve(reference: str) -> Callable[..., Any]:
+    """"package.module:Class.function" -> the function (the zygote never receives code objects or pickles)."""
+    module_name, _, qualname = reference.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def child_main(
+    confinement: Confinement,
+    job: dict[str, Any],
+    fds: list[int],
+    preloaded: dict[str, Any],
+    device: str,
+    keep_fds: frozenset[int] = frozenset(),
+) -> None:
+    """Never returns. ``fds`` are the result pipe, stdout and stderr, in that order."""
+    try:
+        result_fd, stdout_fd, stderr_fd = fds
+        entry = resolve(job["entry"])
+        limits = Limits(**job["limits"])
+        null = os.open(os.devnull, os.O_RDONLY)
+        for source, target in ((null, 0), (stdout_fd, 1), (stderr_fd, 2), (result_fd, RESULT_FD)):
+            os.dup2(source, target)
+        confinement.confine(job["run_dir"], limits, device, keep_fds=frozenset({0, 1, 2, RESULT_FD}) | keep_fds)
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
+    except BaseException:  # noqa: BLE001 - a child that is not confined must not run learner code
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(ISOLATION_FAILED)
+    frame = run_learner(job["code"], entry, job["inputs"], preloaded, limits)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        data = wire.encode(frame, limits.max_result_bytes)
+    except (wire.WireError, RecursionError) as exc:
+        data = wire.encode({**frame, "status": "invalid_result", "outputs": None, "message": str(exc)}, limits.max_result_bytes)
+    try:
+        _write_all(RESULT_FD, data)
+    finally:
+        os._exit(0)
+
+
+def run_learner(
+    code: str,
+    entry: Callable[[dict, dict, dict], dict],
+    inputs: dict[str, Any],
+    preloaded: dict[str, Any],
+    limits: Limits,
+) -> dict[str, Any]:
+    """Execute the learner's module, then the trusted ``entry`` that calls into it; return the frame to send."""
+    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    try:
+        compiled = compile(code, FILENAME, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return _frame("syntax_error", _syntax_message(exc), exc.lineno)
+    except (ValueError, MemoryError, RecursionError) as exc:
+        return _frame("syntax_error", f"your code could not be read: {exc}", None)
+    module = types.ModuleType("solution")
+    module.__file__ = FILENAME
+    sys.modules["solution"] = module
+    started_at = time.monotonic()
+    try:
+        exec(compiled, module.__dict__)
+        outputs = entry(module.__dict__, inputs, preloaded)
+        if not isinstance(outputs, dict):
+            raise InvalidOutput(f"the grader's function returned a {type(outputs).__name__}, not a dict")
+    except InvalidOutput as exc:
+        return _frame("invalid_result", str(exc), _learner_line(exc), started_at)
+    except BaseException as exc:  # noqa: BLE001 - everything the learner's code raises becomes a verdict
+        return _exception_frame(exc, limits, started_at)
+    return {**_frame("ok", "", None, started_at), "outputs": outputs}
+
+
+def _frame(status: str, message: str, line: int | None, started_at: float | None = None) -> dict[str, Any]:
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE // 2] + "\n[...]\n" + message[-_MAX_MESSAGE // 2 :]
+    return {
+        "status": status,
+        "outputs": None,
+        "message": message,
+        "line": line,
+        "started_at": started_at,
+        "finished_at": time.monotonic(),
+    }
+
+
+def _syntax_message(exc: SyntaxError) -> str:
+    message = f"SyntaxError on line {exc.lineno}: {exc.msg}"
+    if exc.text:
+        text = exc.text.rstrip("\n")
+        stripped = text.lstrip()
+        message += f"\n    {stripped}"
+        if exc.offset:
+            message += "\n    " + " " * max(exc.offset - 1 - (len(text) - len(stripped)), 0) + "^"
+    return message
+
+
+def _learner_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    return [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == FILENAME]
+
+
+def _learner_line(exc: BaseException) -> int | None:
+    frames = _learner_frames(exc)
+    return frames[-1].lineno if frames else None
+
+
+def _exception_frame(exc: BaseException, limits: Limits, started_at: float) -> dict[str, Any]:
+    line = _learner_line(exc)
+    where = f" (line {line})" if line else ""
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)):
+        return _frame("memory_limit", f"memory limit of {human_bytes(limits.memory_bytes)} exceeded{where}", line, started_at)
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return _frame("output_limit", f"file size limit of {human_bytes(limits.max_file_bytes)} exceeded{where}", line, started_at)
+    frames = _learner_frames(exc)
+    text = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
+    if frames:
+        text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) + text
+    if isinstance(exc, ModuleNotFoundError):
+        text += "\nModules you can import here: " + ", ".join(sorted(set(PRELOADED_MODULES) & set(sys.modules)))
+    return _frame("exception", text, line, started_at)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def warm_gpu_child(confinement: Confinement, control: socket.socket, preloaded: dict[str, Any]) -> None:
+    """A pre-started GPU child: it owns a fresh CUDA context (a forked child of a parent that initialised
+    CUDA cannot), moves the preloaded models onto the GPU, then waits for its single job. Never returns."""
+    try:
+        import torch
+
+        confinement.unshare_network()
+        before = set(map(int, os.listdir("/proc/self/fd")))
+        torch.cuda.init()
+        on_gpu = {name: value.to("cuda") if isinstance(value, (torch.Tensor, torch.nn.Module)) else value for name, value in preloaded.items()}
+        torch.cuda.synchronize()
+        cuda_fds = frozenset(set(map(int, os.listdir("/proc/self/fd"))) - before)
+        got = wire.recv_message(control)
+        if got is None:
+            os._exit(0)
+        job, fds = got
+    except BaseException:  # noqa: BLE001 - report and die; the zygote starts another
+        traceback.print_exc()
+        os._exit(ISOLATION_FAILED)
+    child_main(confinement, job, fds, on_gpu, "cuda", keep_fds=cuda_fds)
