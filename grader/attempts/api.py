@@ -7,10 +7,11 @@ with no attempts left gets 409.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from grader.attempts import selectors, services
 from grader.attempts.grading import InvalidAnswers
@@ -219,10 +220,15 @@ def _problem(state: ProblemState) -> dict:
     }
 
 
-def _refusal(error: Exception) -> dict:
-    if isinstance(error, InvalidAnswers):
-        return {"detail": "Some answers could not be read; nothing was recorded.", "errors": error.errors}
-    return {"detail": str(error), "errors": {}}
+def _answer(write: Callable[[], object], status: int, read: Callable[[], dict]) -> Status:
+    """Run a write; on success answer with the fresh state, else 422 (unreadable, nothing recorded) or 409 (refused)."""
+    try:
+        write()
+    except InvalidAnswers as invalid:
+        return Status(422, {"detail": "Some answers could not be read; nothing was recorded.", "errors": invalid.errors})
+    except services.AttemptRefused as refused:
+        return Status(409, {"detail": str(refused), "errors": {}})
+    return Status(status, read())
 
 
 @router.get("/quizzes/{quiz_id}", response=QuizOut)
@@ -234,13 +240,11 @@ def get_quiz(request: HttpRequest, quiz_id: int):
 @router.post("/quizzes/{quiz_id}", response={201: QuizOut, 409: Refusal, 422: Refusal})
 def submit_quiz(request: HttpRequest, quiz_id: int, payload: QuizAnswers):
     quiz = selectors.published_quiz(quiz_id)
-    try:
-        services.submit_quiz(request.user.pk, quiz, payload.answers)
-    except InvalidAnswers as invalid:
-        return 422, _refusal(invalid)
-    except services.AttemptRefused as refused:
-        return 409, _refusal(refused)
-    return 201, _quiz(selectors.quiz_state(quiz, request.user.pk))
+    return _answer(
+        lambda: services.submit_quiz(request.user.pk, quiz, payload.answers),
+        201,
+        lambda: _quiz(selectors.quiz_state(quiz, request.user.pk)),
+    )
 
 
 @router.get("/problems/{kind}/{item_id}", response=ProblemOut)
@@ -252,39 +256,33 @@ def get_problem(request: HttpRequest, kind: str, item_id: int):
 @router.post("/problems/{kind}/{item_id}", response={201: ProblemOut, 409: Refusal, 422: Refusal})
 def submit_problem(request: HttpRequest, kind: str, item_id: int, payload: ProblemAnswers):
     item = selectors.published_item(kind, item_id)
-    try:
-        services.submit_problem(request.user.pk, item, typed=payload.parts, selected=payload.selected)
-    except InvalidAnswers as invalid:
-        return 422, _refusal(invalid)
-    except services.AttemptRefused as refused:
-        return 409, _refusal(refused)
-    return 201, _problem(selectors.problem_state(item, request.user.pk))
+    return _answer(
+        lambda: services.submit_problem(request.user.pk, item, typed=payload.parts, selected=payload.selected),
+        201,
+        lambda: _problem(selectors.problem_state(item, request.user.pk)),
+    )
 
 
 @router.post("/problems/practice-problem/{item_id}/written", response={201: ProblemOut, 409: Refusal, 422: Refusal})
 def write_answer(request: HttpRequest, item_id: int, payload: WrittenAnswer):
     """Step one of self-assessment: the learner's own answer, before the reference answer is shown."""
     problem = selectors.published_item("practice-problem", item_id)
-    try:
-        services.write_self_assessment(request.user.pk, problem, payload.response)
-    except InvalidAnswers as invalid:
-        return 422, _refusal(invalid)
-    except services.AttemptRefused as refused:
-        return 409, _refusal(refused)
-    return 201, _problem(selectors.problem_state(problem, request.user.pk))
+    return _answer(
+        lambda: services.write_self_assessment(request.user.pk, problem, payload.response),
+        201,
+        lambda: _problem(selectors.problem_state(problem, request.user.pk)),
+    )
 
 
 @router.post("/problems/practice-problem/{item_id}/rubric", response={200: ProblemOut, 409: Refusal, 422: Refusal})
 def tick_rubric(request: HttpRequest, item_id: int, payload: RubricTicks):
     """Step two: the rubric points the learner's answer made."""
     problem = selectors.published_item("practice-problem", item_id)
-    try:
-        services.assess_self(request.user.pk, problem, payload.points)
-    except InvalidAnswers as invalid:
-        return 422, _refusal(invalid)
-    except services.AttemptRefused as refused:
-        return 409, _refusal(refused)
-    return 200, _problem(selectors.problem_state(problem, request.user.pk))
+    return _answer(
+        lambda: services.assess_self(request.user.pk, problem, payload.points),
+        200,
+        lambda: _problem(selectors.problem_state(problem, request.user.pk)),
+    )
 
 
 @router.get("/progress", response=list[LessonProgressOut])
