@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
-from courses.models import Choice, Course, Lesson, Phase, PracticeProblem, Question, WorkedExample
+from courses.models import Choice, Course, GradedItem, Lesson, Phase, PracticeProblem, Question, WorkedExample
 
 
 def visible_lessons(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lesson]:
@@ -75,8 +75,12 @@ def lesson_sections(lesson: Lesson) -> list[Section]:
 
 
 def revealed_item(lesson: Lesson, model: type[WorkedExample] | type[PracticeProblem], pk: int) -> WorkedExample | PracticeProblem:
-    """A worked example or practice problem of ``lesson`` with what its reveal shows; DoesNotExist otherwise."""
-    items = model.objects.filter(lesson=lesson)
+    """An ungraded worked example or practice problem of ``lesson``, with what its reveal shows.
+
+    Graded items are left out (DoesNotExist): their answers show in the grader's answer panel,
+    once the learner has earned them, and a reveal URL must not hand them out earlier.
+    """
+    items = model.objects.filter(lesson=lesson, grading=GradedItem.Grading.NONE)
     if model is WorkedExample:
         items = items.select_related("question").prefetch_related("question__choices")
     else:
