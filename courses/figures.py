@@ -60,8 +60,8 @@ def superposition_pentagon() -> str:
         f'<circle r="{radius}" fill="none" stroke="#999" stroke-dasharray="4 4"/>'
         f'<polygon points="{outline}" fill="#f3f6fa" stroke="#7a8899" stroke-width="1"/>'
         + "".join(parts)
-        + f'<text x="{half - 24}" y="-8" text-anchor="end" font-size="14" fill="#555">dimension 1</text>'
-        f'<text x="8" y="{-half + 32}" font-size="14" fill="#555">dimension 2</text>'
+        + f'<text x="{half - 22}" y="22" text-anchor="end" font-size="14" fill="#555">dimension 1</text>'
+        f'<text x="-8" y="{half - 26}" text-anchor="end" font-size="14" fill="#555">dimension 2</text>'
         "</svg>"
     )
 

@@ -7,14 +7,21 @@ from django.conf import settings
 from django.forms.models import model_to_dict
 
 from courses.models import Lesson
-from courses.services import import_lesson_folder
+from courses.lesson_files import read_lesson_folder
+from courses.services import import_lesson
 
 LESSON_25_01 = Path(settings.BASE_DIR) / "fixtures" / "lessons" / "25-01"
 
 
+@pytest.fixture(scope="session")
+def lesson_25_01_data() -> dict:
+    """The parsed files, read once: importing them is what each test repeats."""
+    return read_lesson_folder(LESSON_25_01)
+
+
 @pytest.fixture
-def lesson(db) -> Lesson:
-    return import_lesson_folder(LESSON_25_01).lesson
+def lesson(db, lesson_25_01_data) -> Lesson:
+    return import_lesson(lesson_25_01_data).lesson
 
 
 def _row(obj, *drop: str) -> dict:
