@@ -26,7 +26,7 @@ _MAX_MESSAGE = 4000
 # Imported in the warm parent: after the uid drop and Landlock, learner code can import only these
 # (and what they import). Documented for learners in README "Worker host isolation".
 PRELOADED_MODULES = (
-    "abc", "bisect", "cmath", "collections", "copy", "dataclasses", "decimal", "einops", "enum", "fractions",
+    "abc", "bisect", "cmath", "collections", "copy", "dataclasses", "decimal", "einops", "encodings.idna", "enum", "fractions",
     "functools", "heapq", "itertools", "json", "math", "matplotlib", "matplotlib.pyplot", "numpy", "operator",
     "random", "re", "statistics", "string", "textwrap", "time", "torch", "torch.nn", "torch.nn.functional",
     "transformer_lens", "typing", "warnings",

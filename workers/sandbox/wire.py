@@ -68,13 +68,13 @@ def encode(value: dict[str, Any], max_bytes: int) -> bytes:
                 if not isinstance(key, str):
                     raise WireError(f"{where} has a key of type {type(key).__name__}; keys must be strings")
                 spend(len(key))
-                out[key] = plain(item, f"{where}[{key!r}]", depth + 1)
+                out[key] = plain(item, f"{where}[{key!r}]" if where else key, depth + 1)
             return out
         raise WireError(
             f"{where} is a {type(obj).__name__}; return numbers, strings, lists, dicts, numpy arrays or tensors"
         )
 
-    header = json.dumps(plain(value, "result", 0), allow_nan=True).encode()
+    header = json.dumps(plain(value, "", 0), allow_nan=True).encode()
     parts = [_HEADER.pack(MAGIC, len(header)), header]
     for blob in arrays:
         parts += [_LENGTH.pack(len(blob)), blob]
