@@ -240,10 +240,11 @@ def get_quiz(request: HttpRequest, quiz_id: int):
 @router.post("/quizzes/{quiz_id}", response={201: QuizOut, 409: Refusal, 422: Refusal})
 def submit_quiz(request: HttpRequest, quiz_id: int, payload: QuizAnswers):
     quiz = selectors.published_quiz(quiz_id)
+    questions = selectors.quiz_questions(quiz)
     return _answer(
-        lambda: services.submit_quiz(request.user.pk, quiz, payload.answers),
+        lambda: services.submit_quiz(request.user.pk, quiz, payload.answers, questions),
         201,
-        lambda: _quiz(selectors.quiz_state(quiz, request.user.pk)),
+        lambda: _quiz(selectors.quiz_state(quiz, request.user.pk, questions)),
     )
 
 

@@ -152,14 +152,15 @@ def feedback_visible(quiz: Quiz, attempts_used: int, latest_score: float | None)
     return bool(quiz.attempts_allowed) and attempts_used >= quiz.attempts_allowed
 
 
-def quiz_state(quiz: Quiz, learner_id: int) -> QuizState:
+def quiz_state(quiz: Quiz, learner_id: int, questions: list[Question] | None = None) -> QuizState:
+    """``questions`` (from :func:`quiz_questions`) spares reloading them right after a submission."""
     attempts = list(QuizAttempt.objects.filter(quiz=quiz, learner_id=learner_id).order_by("number"))
     responses = {}
     if attempts:
         responses = {response.question_id: response for response in attempts[-1].responses.all()}
     questions = [
         QuestionView(question, number, choices_in_order(question, learner_id, quiz.shuffle_choices), responses.get(question.pk))
-        for number, question in enumerate(quiz_questions(quiz), start=1)
+        for number, question in enumerate(quiz_questions(quiz) if questions is None else questions, start=1)
     ]
     return QuizState(quiz, questions, attempts)
 

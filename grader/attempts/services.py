@@ -58,9 +58,14 @@ def _score_questions(
     return graded
 
 
-def submit_quiz(learner_id: int, quiz: Quiz, selections: Mapping[int, Iterable[str]]) -> QuizAttempt:
-    """Grade every question (selections maps question id to chosen labels) and record the attempt."""
-    graded = _score_questions(quiz_questions(quiz), selections)
+def submit_quiz(
+    learner_id: int, quiz: Quiz, selections: Mapping[int, Iterable[str]], questions: list[Question] | None = None
+) -> QuizAttempt:
+    """Grade every question (selections maps question id to chosen labels) and record the attempt.
+
+    ``questions`` (from ``selectors.quiz_questions``) may be passed when the caller already holds them.
+    """
+    graded = _score_questions(quiz_questions(quiz) if questions is None else questions, selections)
     score = sum(question_score for *_, question_score in graded) / len(graded) if graded else 0.0
 
     def create(number: int) -> QuizAttempt:
