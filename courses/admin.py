@@ -19,6 +19,7 @@ from courses.models import (
     RubricPoint,
     WorkedExample,
 )
+from grader.attempts.forms import GeneratorChoiceForm
 
 
 class OrderedInline(admin.StackedInline):
@@ -121,6 +122,7 @@ class ExampleQuestionInline(admin.StackedInline):
 
 
 class GradedItemAdmin(admin.ModelAdmin):
+    form = GeneratorChoiceForm  # variant generators are grader plug-ins
     list_display = ["title", "lesson", "order", "grading"]
     list_filter = ["grading", "lesson"]
     fieldsets = [

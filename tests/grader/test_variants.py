@@ -3,6 +3,7 @@
 import pytest
 
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from grader.attempts.seeds import learner_rng
 from grader.attempts.selectors import expected_answers, learner_variant
@@ -91,3 +92,20 @@ def test_an_item_shows_each_learner_their_own_numbers(example_1, learner, other_
 def test_an_item_without_generator_uses_the_expected_values_of_its_parts(problem_1, learner):
     assert learner_variant(learner.pk, problem_1) is None
     assert expected_answers(problem_1.parts.all(), None)["f3-f4"] == 0.528
+
+
+def test_the_admin_offers_the_generators_and_refuses_a_mismatched_configuration(example_1, admin_client):
+    url = reverse("admin:courses_workedexample_change", args=[example_1.pk])
+    page = admin_client.get(url).content.decode()
+    assert '<option value="feature_direction" selected>' in page
+    assert "fills answer parts w, projection-positive, projection-negative" in page
+
+    form = {
+        "lesson": example_1.lesson_id, "order": 1, "title": example_1.title, "statement": example_1.statement,
+        "grading": "numeric", "generator": "feature_capacity", "generator_params": "{}",
+        "parts-TOTAL_FORMS": 0, "parts-INITIAL_FORMS": 0, "question-TOTAL_FORMS": 0, "question-INITIAL_FORMS": 0,
+    }
+    page = admin_client.post(url, form).content.decode()
+    assert "are not produced by feature_capacity" in page
+    form.update(generator="feature_direction", generator_params='{"decimals": 2, "colour": "red"}')
+    assert "Unknown parameters [&#x27;colour&#x27;]" in admin_client.post(url, form).content.decode()
