@@ -13,9 +13,9 @@ from grader.attempts.variants.registry import all_generators, generator_choices,
 def _generator_help() -> str:
     return format_html_join(
         "",
-        "<p><code>{}</code>: parameters {} (defaults shown); fills answer parts {}.</p>",
+        "<p><code>{}</code>: parameters {} (defaults shown); the statement shows {}; fills answer parts {}.</p>",
         (
-            (slug, generator.defaults, ", ".join(generator.answer_keys))
+            (slug, generator.defaults, ", ".join("{{%s}}" % name for name in generator.placeholders), ", ".join(generator.answer_keys))
             for slug, generator in sorted(all_generators().items())
         ),
     )
@@ -33,5 +33,5 @@ class GeneratorChoiceForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         part_keys = {part.key for part in self.instance.parts.all()} if self.instance.pk else None
-        validate_generator(data.get("generator", ""), data.get("generator_params") or {}, part_keys)
+        validate_generator(data.get("generator", ""), data.get("generator_params") or {}, part_keys, data.get("statement", ""))
         return data

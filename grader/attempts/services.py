@@ -139,11 +139,6 @@ def write_self_assessment(learner_id: int, problem: PracticeProblem, response: s
 
 def assess_self(learner_id: int, problem: PracticeProblem, point_ids: Iterable[int]) -> SelfAssessment:
     """Record which rubric points the learner says their answer made, and the score they are worth."""
-    assessment = SelfAssessment.objects.filter(learner_id=learner_id, practice_problem=problem).first()
-    if assessment is None:
-        raise AttemptRefused("Write your own answer first; the rubric shows after that.")
-    if assessment.assessed_at is not None:
-        raise AttemptRefused("You have already marked your answer against the rubric.")
     rubric = {point.pk: point for point in problem.rubric.all()}
     chosen = set(point_ids)
     unknown = sorted(chosen - set(rubric))
@@ -151,6 +146,12 @@ def assess_self(learner_id: int, problem: PracticeProblem, point_ids: Iterable[i
         raise InvalidAnswers({"points": f"Expected rubric points of this problem ({sorted(rubric)}); received {unknown}."})
     total = sum(point.weight for point in rubric.values()) or 1.0
     with transaction.atomic():
+        # Locked, so two tabs submitting at once cannot both mark the same answer.
+        assessment = SelfAssessment.objects.select_for_update().filter(learner_id=learner_id, practice_problem=problem).first()
+        if assessment is None:
+            raise AttemptRefused("Write your own answer first; the rubric shows after that.")
+        if assessment.assessed_at is not None:
+            raise AttemptRefused("You have already marked your answer against the rubric.")
         assessment.points_made.set(chosen)
         assessment.score = sum(rubric[pk].weight for pk in chosen) / total
         assessment.assessed_at = timezone.now()

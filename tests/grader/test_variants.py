@@ -79,7 +79,9 @@ def test_admin_validation_names_unknown_generators_parameters_and_parts():
         validate_generator("feature_capacity", {"dimension": 3})
     with pytest.raises(ValidationError, match=r"\['n'\] are not produced by feature_capacity"):
         validate_generator("feature_capacity", {}, part_keys={"n"})
-    validate_generator("feature_capacity", {"interference": 0.25}, part_keys={"max-features"})
+    with pytest.raises(ValidationError, match=r"must show the learner's numbers: add \{\{p\}\}"):
+        validate_generator("feature_capacity", {}, statement="d = {{d}}, p = 0.01")
+    validate_generator("feature_capacity", {"interference": 0.25}, part_keys={"max-features"}, statement="{{d}} {{p}}")
 
 
 def test_an_item_shows_each_learner_their_own_numbers(example_1, learner, other_learner):
@@ -106,6 +108,8 @@ def test_the_admin_offers_the_generators_and_refuses_a_mismatched_configuration(
         "parts-TOTAL_FORMS": 0, "parts-INITIAL_FORMS": 0, "question-TOTAL_FORMS": 0, "question-INITIAL_FORMS": 0,
     }
     page = admin_client.post(url, form).content.decode()
-    assert "are not produced by feature_capacity" in page
+    assert "The statement must show the learner&#x27;s numbers: add {{d}}, {{p}}." in page
+    form.update(statement="d = {{d}}, p = {{p}}")
+    assert "are not produced by feature_capacity" in admin_client.post(url, form).content.decode()
     form.update(generator="feature_direction", generator_params='{"decimals": 2, "colour": "red"}')
     assert "Unknown parameters [&#x27;colour&#x27;]" in admin_client.post(url, form).content.decode()

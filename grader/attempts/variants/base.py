@@ -46,6 +46,8 @@ class Generator:
     defaults: ClassVar[dict[str, Any]] = {}
     #: answer keys this generator produces; answer parts must use these keys
     answer_keys: ClassVar[tuple[str, ...]] = ()
+    #: values the statement must show as {{name}}, or learners would be graded on numbers they never saw
+    placeholders: ClassVar[tuple[str, ...]] = ()
 
     def generate(self, rng: random.Random, params: Mapping[str, Any]) -> Variant:
         raise NotImplementedError

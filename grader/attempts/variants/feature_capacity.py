@@ -20,6 +20,7 @@ class FeatureCapacity(Generator):
     title = "Feature capacity of a layer (random d and activation probability p)"
     defaults = {"dimensions": [128, 256, 512, 768, 1024], "probabilities": [0.005, 0.01, 0.02, 0.05], "interference": 0.5}
     answer_keys = ("max-features",)
+    placeholders = ("d", "p")
 
     def generate(self, rng: random.Random, params: Mapping[str, Any]) -> Variant:
         d = rng.choice(params["dimensions"])

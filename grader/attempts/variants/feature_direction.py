@@ -27,6 +27,7 @@ class FeatureDirection(Generator):
     title = "Feature direction from two activations (unit direction and both projections)"
     defaults = {"dimension": 3, "low": -1.0, "high": 1.0, "decimals": 1, "min_distance": 0.5}
     answer_keys = ("w", "projection-positive", "projection-negative")
+    placeholders = ("a1", "a2")
 
     def generate(self, rng: random.Random, params: Mapping[str, Any]) -> Variant:
         def draw() -> list[float]:

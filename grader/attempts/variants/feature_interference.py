@@ -25,6 +25,7 @@ class FeatureInterference(Generator):
     title = "Fourth feature in R³ (dot products with the basis and squared norm)"
     defaults = {"low": 0.3, "high": 0.7, "decimals": 2}
     answer_keys = ("f1-f4", "f2-f4", "f3-f4", "f4-squared-norm")
+    placeholders = ("f4",)
 
     def generate(self, rng: random.Random, params: Mapping[str, Any]) -> Variant:
         x, y = (round(rng.uniform(params["low"], params["high"]), params["decimals"]) for _ in range(2))

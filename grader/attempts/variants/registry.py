@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from grader.attempts.variants.base import Generator
+from grader.attempts.variants.base import Generator, placeholders
 
 _NOT_GENERATORS = {"base", "registry"}
 
@@ -47,8 +47,11 @@ def generator_choices() -> list[tuple[str, str]]:
     ]
 
 
-def validate_generator(slug: str, params: Mapping[str, Any], part_keys: set[str] | None = None) -> None:
-    """Admin-side check: the generator exists, the parameters are its own, the parts read its outputs."""
+def validate_generator(
+    slug: str, params: Mapping[str, Any], part_keys: set[str] | None = None, statement: str | None = None
+) -> None:
+    """Admin-side check: the generator exists, its parameters are its own, the parts read its outputs and the
+    statement shows the numbers it draws."""
     if not slug:
         return
     try:
@@ -60,6 +63,10 @@ def validate_generator(slug: str, params: Mapping[str, Any], part_keys: set[str]
         raise ValidationError(
             {"generator_params": f"Unknown parameters {sorted(unknown)}; {slug} takes {sorted(generator.defaults)}."}
         )
+    missing = sorted(set(generator.placeholders) - placeholders(statement)) if statement is not None else []
+    if missing:
+        shown = ", ".join("{{%s}}" % name for name in missing)
+        raise ValidationError({"statement": f"The statement must show the learner's numbers: add {shown}."})
     if part_keys is not None and not part_keys <= set(generator.answer_keys):
         raise ValidationError(
             f"Answer parts {sorted(part_keys - set(generator.answer_keys))} are not produced by {slug}, "
