@@ -16,22 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from courses.lesson_files import LessonFileError, read_lesson_folder
-from courses.models import (
-    AnswerPart,
-    Choice,
-    CoreBlock,
-    Course,
-    KeyTerm,
-    LearningObjective,
-    Lesson,
-    Phase,
-    Pitfall,
-    PracticeProblem,
-    Question,
-    Quiz,
-    RubricPoint,
-    WorkedExample,
-)
+from courses.models import Course, Lesson, Phase, Question, Quiz, WorkedExample
 
 
 @dataclass
@@ -56,7 +41,9 @@ def import_lesson_folder(folder: Path | str) -> ImportReport:
 def import_lesson(data: dict[str, Any]) -> ImportReport:
     """Create or update the lesson described by ``data`` (as read by ``read_lesson_folder``)."""
     importer = _Importer()
-    course = importer.save_row(Course.objects.filter(slug=data["course"]["slug"]).first() or Course(), data["course"], data["where"]["course"])
+    course = importer.save_row(
+        Course.objects.filter(slug=data["course"]["slug"]).first() or Course(), data["course"], data["where"]["course"]
+    )
     phase = importer.save_row(
         Phase.objects.filter(course=course, number=data["phase"]["number"]).first() or Phase(course=course),
         data["phase"],
@@ -73,10 +60,10 @@ def import_lesson(data: dict[str, Any]) -> ImportReport:
     importer.sync(lesson.objectives, [{"text": text} for text in data["objectives"]], data["where"].get("objectives"))
     importer.sync(lesson.core_blocks, data["core_blocks"])
     importer.sync(lesson.key_terms, data["key_terms"], match="anchor")
-    for example, row in importer.sync(lesson.worked_examples, data["worked_examples"], children=("parts", "question")):
+    for example, row in importer.sync(lesson.worked_examples, data["worked_examples"]):
         importer.sync(example.parts, row["parts"], match="key")
         _sync_example_question(importer, example, row["question"])
-    for problem, row in importer.sync(lesson.practice_problems, data["practice_problems"], children=("parts", "rubric")):
+    for problem, row in importer.sync(lesson.practice_problems, data["practice_problems"]):
         importer.sync(problem.parts, row["parts"], match="key")
         importer.sync(problem.rubric, row["rubric"])
     importer.sync(lesson.pitfalls, data["pitfalls"])
@@ -103,7 +90,7 @@ def _sync_example_question(importer: _Importer, example: WorkedExample, row: dic
             existing.delete()
             importer.deleted += 1
         return
-    question = importer.save_row(existing or Question(worked_example=example), row, row.get("where"), skip=("choices",))
+    question = importer.save_row(existing or Question(worked_example=example), row, row.get("where"))
     _sync_choices(importer, question, row["choices"])
 
 
@@ -114,13 +101,13 @@ def _sync_quiz(importer: _Importer, lesson: Lesson, row: dict[str, Any] | None, 
             existing.delete()
             importer.deleted += 1
         return
-    quiz = importer.save_row(existing or Quiz(lesson=lesson), row, where, skip=("questions",))
-    for question, question_row in importer.sync(quiz.questions, row["questions"], children=("choices",)):
+    quiz = importer.save_row(existing or Quiz(lesson=lesson), row, where)
+    for question, question_row in importer.sync(quiz.questions, row["questions"]):
         _sync_choices(importer, question, question_row["choices"])
 
 
 def _sync_choices(importer: _Importer, question: Question, rows: list[dict[str, Any]]) -> None:
-    importer.sync(question.choices, [{**row, "is_correct": row["correct"]} for row in rows], match="label", skip=("correct",))
+    importer.sync(question.choices, [{**row, "is_correct": row["correct"]} for row in rows], match="label")
 
 
 class _Importer:
@@ -142,15 +129,15 @@ class _Importer:
             self.created += 1
         return lesson
 
-    def save_row(self, obj: models.Model, values: dict[str, Any], where=None, skip: tuple[str, ...] = ()) -> models.Model:
-        """Set ``values`` on ``obj``, validate, and save if anything changed."""
-        field_names = {f.name for f in obj._meta.concrete_fields}
+    def save_row(self, obj: models.Model, values: dict[str, Any], where=None) -> models.Model:
+        """Set the model fields among ``values`` on ``obj`` (other keys are ignored), validate, save if changed."""
         changed = False
-        for key, value in values.items():
-            if key in skip or key not in field_names:
+        for field in obj._meta.concrete_fields:
+            if field.name not in values:
                 continue
-            if getattr(obj, key if not obj._meta.get_field(key).is_relation else f"{key}_id") != _pk_or_value(value):
-                setattr(obj, key, value)
+            value = values[field.name]
+            if getattr(obj, field.attname) != (value.pk if isinstance(value, models.Model) else value):
+                setattr(obj, field.name, value)
                 changed = True
         if obj.pk is not None and not changed:
             return obj
@@ -166,7 +153,7 @@ class _Importer:
         obj.save()
         return obj
 
-    def sync(self, manager, rows: list[dict[str, Any]], where=None, match: str = "order", children=(), skip=()):
+    def sync(self, manager, rows: list[dict[str, Any]], where=None, match: str = "order"):
         """Make ``manager``'s rows equal ``rows`` in this order; return ``(object, row)`` pairs."""
         existing: dict[Any, models.Model] = {}
         extra = []
@@ -179,15 +166,11 @@ class _Importer:
         for position, row in enumerate(rows, start=1):
             values = {**row, "order": position}
             obj = existing.pop(values[match], None) or manager.model(**{manager.field.name: manager.instance})
-            saved.append((self.save_row(obj, values, row.get("where", where), skip=(*children, *skip)), row))
+            saved.append((self.save_row(obj, values, row.get("where", where)), row))
         for obj in [*existing.values(), *extra]:
             obj.delete()
             self.deleted += 1
         return saved
-
-
-def _pk_or_value(value: Any) -> Any:
-    return value.pk if isinstance(value, models.Model) else value
 
 
 def _describe_validation_error(obj: models.Model, exc: ValidationError) -> str:
