@@ -18,6 +18,14 @@ def visible_lessons(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lesson]:
     return lessons
 
 
+def open_lessons(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lesson]:
+    """Lessons whose page ``user`` may open: published ones; for staff, drafts and upcoming ones too."""
+    lessons = Lesson.objects.select_related("phase__course")
+    if not user.is_staff:
+        lessons = lessons.filter(status=Lesson.Status.PUBLISHED)
+    return lessons
+
+
 def catalog(user: AbstractBaseUser | AnonymousUser) -> list[Course]:
     """Courses with their phases and the lessons ``user`` may see, in course order."""
     lessons = Prefetch("lessons", queryset=visible_lessons(user).order_by("code"))
@@ -26,12 +34,13 @@ def catalog(user: AbstractBaseUser | AnonymousUser) -> list[Course]:
 
 
 def lesson_page(code: str, user: AbstractBaseUser | AnonymousUser) -> Lesson:
-    """A lesson with every section prefetched; raises Lesson.DoesNotExist if ``user`` may not see it."""
+    """A lesson with every section prefetched; raises Lesson.DoesNotExist if ``user`` may not open it."""
     choices = Prefetch("choices", queryset=Choice.objects.order_by("order", "pk"))
     return (
-        visible_lessons(user)
+        open_lessons(user)
         .select_related("previous_lesson", "next_lesson", "quiz")
         .prefetch_related(
+            "prerequisite_lessons",
             "objectives",
             "core_blocks",
             "key_terms",

@@ -35,7 +35,7 @@ def reveal(request: HttpRequest, code: str, kind: str, pk: int) -> HttpResponse:
     if model is None:
         raise Http404(f"Nothing to reveal in {kind}")
     try:
-        lesson = selectors.visible_lessons(request.user).get(code=code)
+        lesson = selectors.open_lessons(request.user).get(code=code)
         item = selectors.revealed_item(lesson, model, pk)
     except (Lesson.DoesNotExist, model.DoesNotExist):
         raise Http404("No such item") from None

@@ -173,6 +173,11 @@ def test_next_lesson_is_shown_as_upcoming(page):
     assert 'href="/lessons/25-02/"' not in page
 
 
+def test_upcoming_lessons_are_listed_but_open_only_to_staff(client, admin_client, lesson):
+    assert client.get("/lessons/25-02/").status_code == 404
+    assert "This lesson is upcoming" in admin_client.get("/lessons/25-02/").content.decode()
+
+
 def test_drafts_are_for_staff_only(client, admin_client, lesson):
     Lesson.objects.filter(pk=lesson.pk).update(status=Lesson.Status.DRAFT)
     assert client.get(lesson.get_absolute_url()).status_code == 404
