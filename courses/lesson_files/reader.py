@@ -142,13 +142,10 @@ def read_lesson_folder(folder: Path | str) -> dict[str, Any]:
 
 
 def _markdown_file(path: Path) -> str:
-    text = path.read_text(encoding="utf-8").strip("\n").rstrip()
-    _check_markdown(text, path, 1 + _leading_blank_lines(path.read_text(encoding="utf-8")))
+    raw = path.read_text(encoding="utf-8")
+    text = raw.strip("\n").rstrip()
+    _check_markdown(text, path, 1 + len(raw) - len(raw.lstrip("\n")))
     return text
-
-
-def _leading_blank_lines(text: str) -> int:
-    return len(text) - len(text.lstrip("\n"))
 
 
 def _check_markdown(text: str, path: Path, first_line: int) -> None:
