@@ -34,6 +34,7 @@ class PrivateRedis:
         self.socket_path = Path(socket_path)
         self.directory = Path(directory)
         self.process: subprocess.Popen | None = None
+        self.popen: dict = {}
 
     @property
     def url(self) -> str:
@@ -43,6 +44,8 @@ class PrivateRedis:
         return redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5)
 
     def start(self, timeout: float = 10.0, **popen) -> None:
+        """Starts the server and waits until it answers; ``popen`` (e.g. stdout) is kept for restarts."""
+        self.popen = popen or self.popen
         self.directory.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
         self.process = subprocess.Popen(
@@ -57,7 +60,7 @@ class PrivateRedis:
                 "--save", "",
                 "--daemonize", "no",
             ],
-            **popen,
+            **self.popen,
         )
         deadline = time.monotonic() + timeout
         while True:

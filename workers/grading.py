@@ -90,13 +90,7 @@ def warm_worker() -> WarmWorker:
         # A child forked from a process that ran torch hangs on its first op unless torch is single-threaded.
         torch.set_num_threads(1)
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        models: dict[str, Any] = {}
-        _warm = WarmWorker(
-            pid=os.getpid(),
-            device=device,
-            sandbox=Sandbox(preload=lambda: models),
-            models=models,
-        )
+        _warm = WarmWorker(pid=os.getpid(), device=device, sandbox=Sandbox(device=device), models={})
         logger.info("worker process %d warm on %s", _warm.pid, device)
     return _warm
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from courses.rendering import render_markdown
@@ -70,7 +70,7 @@ def create_submission(request, payload: SubmissionIn):
         submission = services.submit(learner=request.user, exercise=exercise, code=payload.code)
     except services.SubmissionRefused as refusal:
         raise HttpError(refusal.status, str(refusal)) from None
-    return 201, submission
+    return Status(201, submission)
 
 
 @router.get("/submissions/{submission_id}", response=SubmissionOut)
