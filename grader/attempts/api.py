@@ -251,12 +251,12 @@ def submit_quiz(request: HttpRequest, quiz_id: int, payload: QuizAnswers):
 @router.get("/problems/{kind}/{item_id}", response=ProblemOut)
 def get_problem(request: HttpRequest, kind: str, item_id: int):
     """The item with the learner's own numbers; reference answers only once the learner has answered."""
-    return _problem(selectors.problem_state(selectors.published_item(kind, item_id), request.user.pk))
+    return _problem(selectors.problem_state(selectors.graded_item(kind, item_id), request.user.pk))
 
 
 @router.post("/problems/{kind}/{item_id}", response={201: ProblemOut, 409: Refusal, 422: Refusal})
 def submit_problem(request: HttpRequest, kind: str, item_id: int, payload: ProblemAnswers):
-    item = selectors.published_item(kind, item_id)
+    item = selectors.graded_item(kind, item_id)
     return _answer(
         lambda: services.submit_problem(request.user.pk, item, typed=payload.parts, selected=payload.selected),
         201,
@@ -267,7 +267,7 @@ def submit_problem(request: HttpRequest, kind: str, item_id: int, payload: Probl
 @router.post("/problems/practice-problem/{item_id}/written", response={201: ProblemOut, 409: Refusal, 422: Refusal})
 def write_answer(request: HttpRequest, item_id: int, payload: WrittenAnswer):
     """Step one of self-assessment: the learner's own answer, before the reference answer is shown."""
-    problem = selectors.published_item("practice-problem", item_id)
+    problem = selectors.graded_item("practice-problem", item_id)
     return _answer(
         lambda: services.write_self_assessment(request.user.pk, problem, payload.response),
         201,
@@ -278,7 +278,7 @@ def write_answer(request: HttpRequest, item_id: int, payload: WrittenAnswer):
 @router.post("/problems/practice-problem/{item_id}/rubric", response={200: ProblemOut, 409: Refusal, 422: Refusal})
 def tick_rubric(request: HttpRequest, item_id: int, payload: RubricTicks):
     """Step two: the rubric points the learner's answer made."""
-    problem = selectors.published_item("practice-problem", item_id)
+    problem = selectors.graded_item("practice-problem", item_id)
     return _answer(
         lambda: services.assess_self(request.user.pk, problem, payload.points),
         200,

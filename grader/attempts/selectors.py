@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Avg, Count, Max, Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.db.models import Avg, Count, Max, Model, QuerySet
 from django.urls import reverse
 
 from courses.models import AnswerPart, Choice, GradedItem, Lesson, PracticeProblem, Question, Quiz, WorkedExample
@@ -24,7 +23,7 @@ from grader.attempts.variants.base import Variant
 from grader.attempts.variants.registry import get_generator
 from grader.models import ProblemAttempt, QuestionResponse, QuizAttempt, SelfAssessment
 
-#: URL segment of each kind of graded item, and the ProblemAttempt field that points at it
+#: URL segment of each kind of graded item
 ITEM_KINDS: dict[str, type[GradedItem]] = {"worked-example": WorkedExample, "practice-problem": PracticeProblem}
 
 
@@ -42,24 +41,14 @@ def published_quiz(pk: int) -> Quiz:
     return get_object_or_404(Quiz.objects.select_related("lesson"), pk=pk, lesson__status=Lesson.Status.PUBLISHED)
 
 
-def published_item(kind: str, pk: int) -> GradedItem:
-    """A graded item of a published lesson, or 404: pages and the API answer the same."""
-    try:
-        item = get_item(kind, pk)
-    except (LookupError, ObjectDoesNotExist):
-        raise Http404("No such problem.") from None
-    if item.lesson.status != Lesson.Status.PUBLISHED:
-        raise Http404("No such problem.")
-    return item
-
-
-def get_item(kind: str, pk: int) -> GradedItem:
-    """A graded item by URL kind and id; raises LookupError for an unknown kind, DoesNotExist for an unknown id."""
-    try:
-        model = ITEM_KINDS[kind]
-    except KeyError:
-        raise LookupError(f"no kind of item {kind!r}") from None
-    return model.objects.exclude(grading=GradedItem.Grading.NONE).select_related("lesson").get(pk=pk)
+def graded_item(kind: str, pk: int, *, published: bool = True) -> GradedItem:
+    """A graded item by URL kind and id, or 404; learners only reach those of published lessons."""
+    if kind not in ITEM_KINDS:
+        raise Http404(f"No kind of problem {kind!r}.")
+    items = ITEM_KINDS[kind].objects.exclude(grading=GradedItem.Grading.NONE).select_related("lesson")
+    if published:
+        items = items.filter(lesson__status=Lesson.Status.PUBLISHED)
+    return get_object_or_404(items, pk=pk)
 
 
 # --- variants -------------------------------------------------------------------------------------

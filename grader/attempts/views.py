@@ -11,8 +11,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
@@ -55,7 +54,7 @@ def quiz(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def problem(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    item = selectors.published_item(kind, pk)
+    item = selectors.graded_item(kind, pk)
     typed: dict[str, str] | None = None
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -89,10 +88,7 @@ def progress(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def variants(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """Every learner's numbers and expected answers for one item, so instructors can check a learner's work."""
-    try:
-        item = selectors.get_item(kind, pk)
-    except (LookupError, ObjectDoesNotExist):
-        raise Http404("No such problem.") from None
+    item = selectors.graded_item(kind, pk, published=False)
     learners = get_user_model().objects.filter(is_active=True).order_by("username")
     learner_id = request.GET.get("learner", "")
     if learner_id.isdigit():

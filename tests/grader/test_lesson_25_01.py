@@ -48,6 +48,7 @@ def test_the_lesson_page_carries_the_answer_forms_but_no_answers_before_an_attem
         for choice in question.choices.all():
             assert choice.explanation.split("$")[0][:40] not in page
     assert "Right choice" not in page and "Wrong choice" not in page
+    assert page.count('name="csrfmiddlewaretoken" value="') == 1 + 8  # logout, quiz, 7 problems
 
 
 def test_answering_on_the_lesson_page_returns_to_it_with_feedback(lesson, learner_client):
