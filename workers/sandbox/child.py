@@ -6,6 +6,7 @@ import errno
 import importlib
 import linecache
 import os
+import resource
 import socket
 import sys
 import time
@@ -60,41 +61,87 @@ def resolve(reference: str) -> Callable[..., Any]:
     return target
 
 
-def child_main(
+def spare_main(
     confinement: Confinement,
-    job: dict[str, Any],
-    fds: list[int],
+    control: socket.socket,
+    uid: int,
+    run_dir: str,
     preloaded: dict[str, Any],
     device: str,
-    keep_fds: frozenset[int] = frozenset(),
 ) -> None:
-    """Never returns. ``fds`` are the result pipe, stdout and stderr, in that order."""
+    """A pre-started single-use child. Never returns.
+
+    Everything that does not depend on the submission happens before it arrives: its own session, a
+    fresh network namespace, on a GPU its own CUDA context (a child forked from a parent that
+    initialised CUDA cannot) with the models moved there, Landlock, closing the zygote's descriptors.
+    Then it waits on ``control`` for its one job and the result, stdout and stderr pipe ends.
+    """
     try:
-        result_fd, stdout_fd, stderr_fd = fds
+        os.setsid()
+        confinement.unshare_network()
+        own_fds: frozenset[int] = frozenset()
+        if device == "cuda":
+            preloaded, own_fds = _onto_gpu(preloaded)
+        confinement.restrict_files(run_dir)
+        confinement.close_fds_except(frozenset({0, 1, 2, control.fileno()}) | own_fds)
+        got = wire.recv_message(control)
+        if got is None:
+            os._exit(0)
+        job, (result_fd, stdout_fd, stderr_fd) = got
         entry = resolve(job["entry"])
         limits = Limits(**job["limits"])
         null = os.open(os.devnull, os.O_RDONLY)
         for source, target in ((null, 0), (stdout_fd, 1), (stderr_fd, 2), (result_fd, RESULT_FD)):
             os.dup2(source, target)
-        confinement.confine(job["run_dir"], limits, device, keep_fds=frozenset({0, 1, 2, RESULT_FD}) | keep_fds)
+        confinement.confine(run_dir, uid, limits, device, keep_fds=frozenset({0, 1, 2, RESULT_FD}) | own_fds)
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
     except BaseException:  # noqa: BLE001 - a child that is not confined must not run learner code
         traceback.print_exc()
         sys.stderr.flush()
         os._exit(ISOLATION_FAILED)
-    frame = run_learner(job["code"], entry, job["inputs"], preloaded, limits)
+    _send_and_exit(run_learner(job["code"], entry, job["inputs"], preloaded, limits), limits)
+
+
+def _onto_gpu(preloaded: dict[str, Any]) -> tuple[dict[str, Any], frozenset[int]]:
+    """Move preloaded tensors and modules to this child's own CUDA context; return them and the
+    descriptors the CUDA driver opened (kept open, unlike everything inherited)."""
+    import torch
+
+    before = set(map(int, os.listdir("/proc/self/fd")))
+    torch.cuda.init()
+    on_gpu = {
+        name: value.to("cuda") if isinstance(value, (torch.Tensor, torch.nn.Module)) else value
+        for name, value in preloaded.items()
+    }
+    torch.cuda.synchronize()
+    return on_gpu, frozenset(set(map(int, os.listdir("/proc/self/fd"))) - before)
+
+
+def _send_and_exit(frame: dict[str, Any], limits: Limits) -> None:
+    """Close stdout and stderr (so the worker sees the end of the output now, not after the exit's
+    teardown), send the frame with what the kernel says we used, and exit."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
+    for fd in (1, 2):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    frame["cpu_ms"] = round((usage.ru_utime + usage.ru_stime) * 1000)
+    frame["max_rss_kb"] = usage.ru_maxrss
     try:
         data = wire.encode(frame, limits.max_result_bytes)
     except (wire.WireError, RecursionError) as exc:
-        data = wire.encode({**frame, "status": "invalid_result", "outputs": None, "message": str(exc)}, limits.max_result_bytes)
+        frame.update(status="invalid_result", outputs=None, message=str(exc))
+        data = wire.encode(frame, limits.max_result_bytes)
     try:
         _write_all(RESULT_FD, data)
+        os.close(RESULT_FD)  # now: at exit the kernel closes descriptors only after unmapping the memory
     finally:
         os._exit(0)
 
@@ -183,25 +230,3 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def warm_gpu_child(confinement: Confinement, control: socket.socket, preloaded: dict[str, Any]) -> None:
-    """A pre-started GPU child: it owns a fresh CUDA context (a forked child of a parent that initialised
-    CUDA cannot), moves the preloaded models onto the GPU, then waits for its single job. Never returns."""
-    try:
-        import torch
-
-        confinement.unshare_network()
-        before = set(map(int, os.listdir("/proc/self/fd")))
-        torch.cuda.init()
-        on_gpu = {name: value.to("cuda") if isinstance(value, (torch.Tensor, torch.nn.Module)) else value for name, value in preloaded.items()}
-        torch.cuda.synchronize()
-        cuda_fds = frozenset(set(map(int, os.listdir("/proc/self/fd"))) - before)
-        got = wire.recv_message(control)
-        if got is None:
-            os._exit(0)
-        job, fds = got
-    except BaseException:  # noqa: BLE001 - report and die; the zygote starts another
-        traceback.print_exc()
-        os._exit(ISOLATION_FAILED)
-    child_main(confinement, job, fds, on_gpu, "cuda", keep_fds=cuda_fds)

@@ -68,9 +68,13 @@ def _libc_call(result: int, what: str) -> None:
 
 @dataclass
 class Slot:
-    """One concurrent sandbox: its own uid, held for the zygote's lifetime by an flock on its lock file."""
+    """One concurrent sandbox, held for the zygote's lifetime by an flock on its lock file.
 
-    uid: int
+    It owns two uids and alternates between them, so one child can start while the previous one is
+    still being torn down, without the two sharing a process count or being able to signal each other.
+    """
+
+    uids: tuple[int, int]
     lock_fd: int
     runs_dir: Path
 
@@ -92,39 +96,36 @@ def _private_dir(path: Path, mode: int) -> Path:
     return path
 
 
+def _unused(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return True
+    return False
+
+
 def acquire_slot() -> Slot:
-    """Lock the first free slot. Its uid must not belong to any account on this host."""
+    """Lock the first free slot. Its uids must not belong to any account on this host."""
     root = _private_dir(sandbox_dir(), 0o711)
     runs = _private_dir(root / "runs", 0o711)
     base = int(os.environ.get(UID_BASE_ENV, "640000"))
     for index in range(int(os.environ.get(SLOTS_ENV, "64"))):
-        uid = base + index
-        try:
-            pwd.getpwuid(uid)
+        uids = (base + 2 * index, base + 2 * index + 1)
+        if not all(map(_unused, uids)):
             continue
-        except KeyError:
-            pass
         fd = os.open(root / f"slot-{index}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             continue
-        return Slot(uid=uid, lock_fd=fd, runs_dir=runs)
+        return Slot(uids=uids, lock_fd=fd, runs_dir=runs)
     raise SandboxUnavailable(f"all sandbox slots in {root} are busy; raise {SLOTS_ENV}")
-
-
-def make_run_dir(slot: Slot) -> str:
-    """A fresh empty folder only the slot's uid may enter; removed by the zygote after the run."""
-    path = tempfile.mkdtemp(prefix="run-", dir=slot.runs_dir)
-    if os.geteuid() == 0:
-        os.chown(path, slot.uid, slot.uid)
-    return path
 
 
 @dataclass
 class Confinement:
-    """Everything a child needs to confine itself, prepared once in the zygote (fds, seccomp filter)."""
+    """Everything a child needs to confine itself, prepared once in the zygote (path fds, seccomp filter)."""
 
     slot: Slot
     missing: dict[str, str] = field(default_factory=dict)  # mechanism -> why it is unavailable
@@ -135,8 +136,7 @@ class Confinement:
     @classmethod
     def prepare(cls, slot: Slot, read_paths: list[str], device: str) -> Confinement:
         confinement = cls(slot=slot, landlock_abi=landlock.abi_version())
-        paths = [*_SYSTEM_READ_PATHS, *read_paths]
-        for path in dict.fromkeys(paths):
+        for path in dict.fromkeys([*_SYSTEM_READ_PATHS, *read_paths]):
             if os.path.isdir(path):
                 confinement.read_rules.append((os.open(path, os.O_PATH | os.O_CLOEXEC), landlock.READ_ONLY))
         devices = [*_DEVICE_FILES, *(str(p) for p in Path("/dev").glob("nvidia*") if device == "cuda")]
@@ -157,11 +157,13 @@ class Confinement:
             failures = dict(self.missing)
             os.close(read_end)
             steps = {
-                "network namespace": lambda: _libc_call(_libc.unshare(_CLONE_NEWNET), "unshare(CLONE_NEWNET)"),
-                "landlock": self._landlock_run_dir_only,
-                "user id": lambda: _drop_to(self.slot.uid),
+                "network namespace": self.unshare_network,
+                "landlock": lambda: self.restrict_files(None),
+                "user id": lambda: _drop_to(self.slot.uids[0]),
                 "seccomp": lambda: self.seccomp_filter.load(),
             }
+            if not self.landlock_abi:
+                failures.setdefault("landlock", "not enabled in this kernel (needs Linux >= 5.13 booted with lsm=...,landlock)")
             for name, step in steps.items():
                 if name in failures:
                     continue
@@ -178,19 +180,31 @@ class Confinement:
         self.missing = json.loads(report) if report else {"probe": "the probe child crashed"}
         return self.missing
 
-    def _landlock_run_dir_only(self) -> None:
-        if not self.landlock_abi:
-            raise OSError(errno.ENOSYS, "Landlock is not enabled in this kernel (needs Linux >= 5.13 with lsm=landlock)")
-        landlock.restrict_self(self.landlock_abi, self.read_rules)
+    def make_run_dir(self, uid: int) -> str:
+        """A fresh empty folder only ``uid`` may enter; the zygote removes it after the run."""
+        path = tempfile.mkdtemp(prefix="run-", dir=self.slot.runs_dir)
+        if "user id" not in self.missing:
+            os.chown(path, uid, uid)
+        return path
 
-    def confine(self, run_dir: str, limits: Limits, device: str, keep_fds: frozenset[int]) -> None:
-        """Applied in the child, as root, just before the learner's code runs. Order matters: Landlock
-        needs the zygote's path fds, which are then closed with every other inherited fd (database and
-        broker sockets included); rlimits are set before the uid drop; seccomp comes last."""
-        if "landlock" not in self.missing:
-            run_fd = os.open(run_dir, os.O_PATH | os.O_CLOEXEC)
-            landlock.restrict_self(self.landlock_abi, [*self.read_rules, (run_fd, landlock.ALL)])
-        _close_fds_except(keep_fds)
+    def unshare_network(self) -> None:
+        if "network namespace" not in self.missing:
+            _libc_call(_libc.unshare(_CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+
+    def restrict_files(self, run_dir: str | None) -> None:
+        """Landlock: read-only access to the libraries, full access to ``run_dir``, nothing else."""
+        if "landlock" in self.missing:
+            return
+        rules = list(self.read_rules)
+        if run_dir is not None:
+            rules.append((os.open(run_dir, os.O_PATH | os.O_CLOEXEC), landlock.ALL))
+        landlock.restrict_self(self.landlock_abi, rules)
+
+    def confine(self, run_dir: str, uid: int, limits: Limits, device: str, keep_fds: frozenset[int]) -> None:
+        """The last steps before learner code runs, in an order that matters: every inherited fd is
+        closed (database and broker sockets included), rlimits are set while still root, then the uid
+        drop, then no_new_privs and seccomp."""
+        self.close_fds_except(keep_fds)
         os.chdir(run_dir)
         os.environ.clear()
         os.environ.update(
@@ -199,19 +213,23 @@ class Confinement:
         tempfile.tempdir = run_dir
         _set_limits(limits, address_space=device != "cuda")
         if "user id" not in self.missing:
-            _drop_to(self.slot.uid)
+            _drop_to(uid)
         _libc_call(_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
         _libc_call(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
         if "seccomp" not in self.missing:
             self.seccomp_filter.load()
 
-    def unshare_network(self) -> None:
-        if "network namespace" not in self.missing:
-            _libc_call(_libc.unshare(_CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+    @staticmethod
+    def close_fds_except(keep: frozenset[int]) -> None:
+        previous = -1
+        for fd in [*sorted(keep), os.sysconf("SC_OPEN_MAX")]:
+            if fd > previous + 1:  # os.closerange(n, n) would close everything (close_range(n, n - 1))
+                os.closerange(previous + 1, fd)
+            previous = fd
 
-    def kill_leftovers(self, pid: int, may_have_spawned: bool) -> None:
+    def kill_leftovers(self, pid: int, uid: int, may_have_spawned: bool) -> None:
         """Kill what the child left behind: its process group and, where it could start processes, every
-        process of the slot's uid (a background process may have left the group with setsid).
+        process of its uid (a background process may have left the group with setsid).
 
         ``pid`` must still be an unreaped zombie, so its process group id cannot have been reused.
         """
@@ -225,7 +243,7 @@ class Confinement:
         if helper == 0:
             code = 0
             try:
-                _drop_to(self.slot.uid)
+                _drop_to(uid)
                 for _ in range(3):  # kill(-1) signals every process of this uid at once, bar the helper
                     os.kill(-1, signal.SIGKILL)
             except ProcessLookupError:
@@ -249,14 +267,6 @@ def check_host(missing: dict[str, str], allow_weak: bool | None = None) -> None:
             f"set {ALLOW_WEAK_ENV}=1 to run with weaker isolation anyway (never on a shared host)."
         )
     logger.warning("SANDBOX RUNNING IN WEAK MODE (%s=1): missing %s", ALLOW_WEAK_ENV, details)
-
-
-def _close_fds_except(keep: frozenset[int]) -> None:
-    previous = -1
-    for fd in [*sorted(keep), os.sysconf("SC_OPEN_MAX")]:
-        if fd > previous + 1:  # os.closerange(n, n) would close everything (close_range(n, n - 1))
-            os.closerange(previous + 1, fd)
-        previous = fd
 
 
 def _drop_to(uid: int) -> None:

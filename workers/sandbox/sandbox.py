@@ -85,8 +85,8 @@ class Sandbox:
         except SandboxUnavailable:
             self.close()
             raise
-        self.uid, self.pid = ready["uid"], ready["pid"]
-        logger.info("sandbox ready: zygote pid %s, uid %s, device %s", self.pid, self.uid, self.device)
+        self.uids, self.pid = tuple(ready["uids"]), ready["pid"]
+        logger.info("sandbox ready: zygote pid %s, uids %s, device %s", self.pid, self.uids, self.device)
 
     def close(self) -> None:
         self._control.close()
@@ -121,14 +121,19 @@ class Sandbox:
 
 
 class _Run:
-    """One run seen from the worker: collect the three pipes, enforce wall time and sizes, decide the verdict."""
+    """One run seen from the worker: collect the three pipes, enforce wall time and sizes, decide the verdict.
+
+    The child closes its output and sends its result just before it exits; a complete result is used at
+    once, and the zygote reaps the child in the background. Without a result (killed, crashed, exited
+    early) the run waits for the zygote's ``exited`` notice, which carries the kernel's account.
+    """
 
     def __init__(self, control: socket.socket, job: dict[str, Any], limits: Limits) -> None:
         self.limits = limits
         self.called = time.monotonic()
         self.killed_for: str | None = None
-        self.pidfd: int | None = None
         self.exited: dict[str, Any] | None = None
+        self.ended_at: float | None = None
         self.result_at: float | None = None
         result_r, result_w = os.pipe()
         stdout_r, stdout_w = os.pipe()
@@ -138,16 +143,31 @@ class _Run:
         finally:
             for fd in (result_w, stdout_w, stderr_w):
                 os.close(fd)
-        got = wire.recv_message(control)
-        if got is None or "error" in got[0]:
-            for fd in (result_r, stdout_r, stderr_r):
-                os.close(fd)
-            raise ValueError(f"the sandbox refused the run: {got[0]['error'] if got else 'the zygote stopped'}")
-        self.pidfd = got[1][0]
         self.buffers = {result_r: bytearray(), stdout_r: bytearray(), stderr_r: bytearray()}
         self.result_fd, self.stdout_fd, self.stderr_fd = result_r, stdout_r, stderr_r
         self.truncated: set[int] = set()
-        self._collect(control)
+        try:
+            reply = self._reply(control)
+            if "started" not in reply:
+                raise ValueError(f"the sandbox refused the run: {reply.get('error', 'the zygote stopped')}")
+            self.pid, self.pidfd = reply["started"], reply["fds"][0]
+            try:
+                self._collect(control)
+            finally:
+                os.close(self.pidfd)
+        finally:
+            for fd in self.buffers:
+                os.close(fd)
+
+    def _reply(self, control: socket.socket) -> dict[str, Any]:
+        """The zygote's answer to our job, past notices about earlier runs' exits."""
+        while True:
+            got = wire.recv_message(control)
+            if got is None:
+                return {}
+            message, fds = got
+            if "exited" not in message:
+                return {**message, "fds": fds}
 
     def _kill(self, reason: str) -> None:
         if self.killed_for is None:
@@ -157,6 +177,11 @@ class _Run:
             except ProcessLookupError:
                 pass
 
+    def _finished(self, open_pipes: set[int]) -> bool:
+        if self.exited is not None:
+            return not open_pipes or time.monotonic() >= self.ended_at + _DRAIN_TIMEOUT_S
+        return not open_pipes and self.killed_for is None and bool(self.buffers[self.result_fd])
+
     def _collect(self, control: socket.socket) -> None:
         selector = selectors.DefaultSelector()
         for fd in self.buffers:
@@ -164,30 +189,33 @@ class _Run:
         selector.register(control, selectors.EVENT_READ)
         deadline = self.called + self.limits.wall_seconds
         open_pipes = set(self.buffers)
-        drain_until = float("inf")
         try:
-            while self.exited is None or open_pipes:
+            while not self._finished(open_pipes):
                 now = time.monotonic()
                 if self.exited is None and now >= deadline:
                     self._kill("time")
                     deadline = float("inf")
-                if self.exited is not None and now >= drain_until:
-                    break
-                wait = (deadline if self.exited is None else drain_until) - now
+                wait = (deadline if self.exited is None else self.ended_at + _DRAIN_TIMEOUT_S) - now
                 for key, _ in selector.select(min(wait, 3600)):
                     if key.fileobj is control:
-                        got = wire.recv_message(control)
-                        self.exited = got[0] if got else {"exited": None, "cpu_ms": None, "max_rss_kb": None}
-                        self.exited_at = time.monotonic()
-                        drain_until = self.exited_at + _DRAIN_TIMEOUT_S
-                        selector.unregister(control)
+                        self._notice(control, selector)
                     else:
                         self._read(key.fd, selector, open_pipes)
         finally:
             selector.close()
-            for fd in self.buffers:
-                os.close(fd)
-            os.close(self.pidfd)
+        if self.ended_at is None:
+            self.ended_at = self.result_at
+
+    def _notice(self, control: socket.socket, selector: selectors.BaseSelector) -> None:
+        got = wire.recv_message(control)
+        if got is None:  # the zygote died; it takes its children with it (PR_SET_PDEATHSIG)
+            self.exited = {"exited": None, "cpu_ms": None, "max_rss_kb": None}
+        elif got[0].get("pid") == self.pid:
+            self.exited = got[0]
+        else:
+            return  # an earlier run's exit
+        self.ended_at = time.monotonic()
+        selector.unregister(control)
 
     def _read(self, fd: int, selector: selectors.BaseSelector, open_pipes: set[int]) -> None:
         chunk = os.read(fd, _READ_CHUNK)
@@ -216,20 +244,24 @@ class _Run:
         return text
 
     def result(self) -> SandboxResult:
-        status_word = self.exited["exited"]
+        exited = self.exited or {}
         result = SandboxResult(
             status="killed",
             stdout=self._text(self.stdout_fd),
             stderr=self._text(self.stderr_fd),
             resources={
-                "wall_ms": round((self.exited_at - self.called) * 1000),
-                "cpu_ms": self.exited["cpu_ms"],
-                "max_rss_kb": self.exited["max_rss_kb"],
+                "wall_ms": round((self.ended_at - self.called) * 1000),
+                "cpu_ms": exited.get("cpu_ms"),
+                "max_rss_kb": exited.get("max_rss_kb"),
             },
             timings={"start_ms": None, "collect_ms": None, "finish_ms": None},
         )
+        if self.exited is None:  # a complete result came first: the child's own account, taken just before it exited
+            self._apply_frame(result)
+            return result
+        status_word = exited["exited"]
         signum = os.WTERMSIG(status_word) if status_word is not None and os.WIFSIGNALED(status_word) else None
-        cpu_ms = self.exited["cpu_ms"] or 0
+        cpu_ms = exited["cpu_ms"] or 0
         if status_word is None:
             result.message = "the sandbox stopped unexpectedly; please submit again"
         elif self.killed_for == "time":
@@ -258,7 +290,7 @@ class _Run:
         return result
 
     def _apply_frame(self, result: SandboxResult) -> None:
-        received_at = self.result_at or self.exited_at
+        received_at = self.result_at or self.ended_at
         try:
             frame = wire.decode(bytes(self.buffers[self.result_fd]))
             status = frame["status"]
@@ -276,6 +308,8 @@ class _Run:
         result.outputs = outputs if status == "ok" and isinstance(outputs, dict) else None
         if status == "ok" and result.outputs is None:
             result.status, result.message = "invalid_result", "the result is missing its outputs"
+        if self.exited is None:
+            result.resources.update(cpu_ms=_count(frame.get("cpu_ms")), max_rss_kb=_count(frame.get("max_rss_kb")))
         started, finished = frame.get("started_at"), frame.get("finished_at")
         result.timings = {
             "start_ms": _ms(started - self.called) if isinstance(started, float) else None,
@@ -286,3 +320,7 @@ class _Run:
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

@@ -1,19 +1,29 @@
 """The warm parent: a fresh interpreter (never the Django worker itself, whose memory holds secrets) that
-imports torch and TransformerLens, runs ``preload`` once, and forks one single-use child per run.
+imports torch and TransformerLens, runs ``preload`` once, and keeps one single-use child pre-started.
 
 Started by ``Sandbox`` as ``python -m workers.sandbox.zygote <control fd>``; it dies with its worker.
-Messages on the control socket (``wire`` frames, file descriptors passed with SCM_RIGHTS):
-  worker -> zygote: config, then one ``run`` per submission (with the result/stdout/stderr pipe ends);
-  zygote -> worker: ``ready`` (or ``error``), then per run ``started`` (with a pidfd) and ``exited``.
+Messages on the control socket (``wire`` frames; file descriptors travel with SCM_RIGHTS):
+  worker -> zygote: the config, then one job per submission, with its result/stdout/stderr pipe ends;
+  zygote -> worker: ``ready`` (or ``error``); per job ``started`` (with a pidfd) or ``error``; and,
+  whenever a child has been reaped and cleaned up after, ``exited``.
+
+The pre-started child (the spare) takes the next job at once; a new spare is forked while that job
+runs, under the slot's other uid. Forking this large process and tearing a child down each take tens
+of milliseconds, and neither is on a submission's path any more.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
+import selectors
 import shutil
+import signal
 import socket
 import sys
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from workers.sandbox import child, isolation, wire
@@ -21,6 +31,18 @@ from workers.sandbox.limits import Limits
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
+_DEADLINE_GRACE_S = 2.0  # the worker kills at the wall limit; the zygote is the backstop
+
+
+@dataclass
+class _Child:
+    pid: int
+    uid: int
+    run_dir: str
+    control: socket.socket | None = None  # a spare's job socket
+    pidfd: int | None = None
+    deadline: float = float("inf")
+    may_have_spawned: bool = False
 
 
 class Zygote:
@@ -34,90 +56,135 @@ class Zygote:
         self.slot = isolation.acquire_slot()
         self.confinement = isolation.Confinement.prepare(self.slot, isolation.read_paths_for_python(), self.device)
         self.missing = self.confinement.probe()
-        self.gpu_child: tuple[int, socket.socket] | None = None
+        gc.freeze()  # children's garbage collections then leave the warm objects' pages shared
+        self.spare: _Child | None = None
+        self.running: dict[int, _Child] = {}
+        self.selector = selectors.DefaultSelector()
 
     def serve(self) -> None:
+        self.selector.register(self.control, selectors.EVENT_READ)
         while True:
-            if self.device == "cuda" and self.gpu_child is None:
-                self.gpu_child = self._start_gpu_child()
-            got = wire.recv_message(self.control)
-            if got is None:
-                return
-            job, fds = got
-            try:
-                child.resolve(job["entry"])  # imported here once, so every later child inherits it
-                limits = Limits(**job["limits"])
-            except Exception as exc:  # noqa: BLE001 - a bad request is reported, the zygote keeps serving
-                for fd in fds:
-                    os.close(fd)
-                wire.send_message(self.control, {"error": f"{type(exc).__name__}: {exc}"})
-                continue
-            job["run_dir"] = isolation.make_run_dir(self.slot)
-            pid = self._start_child(job, fds)
-            for fd in fds:
-                os.close(fd)
-            pidfd = os.pidfd_open(pid)
-            wire.send_message(self.control, {"started": pid}, [pidfd])
-            os.close(pidfd)
-            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-            self.confinement.kill_leftovers(pid, may_have_spawned=limits.max_processes > 1)
-            _, status, usage = os.wait4(pid, 0)
-            shutil.rmtree(job["run_dir"], ignore_errors=True)
-            self._reap_orphans()
-            wire.send_message(
-                self.control,
-                {
-                    "exited": status,
-                    "cpu_ms": round((usage.ru_utime + usage.ru_stime) * 1000),
-                    "max_rss_kb": usage.ru_maxrss,
-                },
-            )
+            if self.spare is None and self._free_uid() is not None:
+                self.spare = self._start_spare(self._free_uid())
+            deadline = min((c.deadline for c in self.running.values()), default=float("inf"))
+            timeout = None if deadline == float("inf") else max(deadline - time.monotonic(), 0)
+            for key, _ in self.selector.select(timeout):
+                if key.fileobj is self.control:
+                    got = wire.recv_message(self.control)
+                    if got is None:
+                        return
+                    self._take_job(*got)
+                elif key.data in self.running:  # not already finished to free its uid for a job
+                    self._finish(key.data)
+            now = time.monotonic()
+            for running in self.running.values():
+                if now >= running.deadline:
+                    signal.pidfd_send_signal(running.pidfd, signal.SIGKILL)
+                    running.deadline = float("inf")
 
-    def _start_child(self, job: dict[str, Any], fds: list[int]) -> int:
-        if self.device == "cuda":
-            pid, sock = self.gpu_child
-            self.gpu_child = None
-            wire.send_message(sock, job, fds)
-            sock.close()
-            return pid
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            os.setsid()
-            self.confinement.unshare_network()
-            child.child_main(self.confinement, job, fds, self.preloaded, self.device)
-        return pid
+    def _free_uid(self) -> int | None:
+        busy = {c.uid for c in self.running.values()} | ({self.spare.uid} if self.spare else set())
+        return next((uid for uid in self.slot.uids if uid not in busy), None)
 
-    def _start_gpu_child(self) -> tuple[int, socket.socket]:
+    def _start_spare(self, uid: int) -> _Child:
         ours, theirs = socket.socketpair()
+        run_dir = self.confinement.make_run_dir(uid)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
             ours.close()
             self.control.close()
-            os.setsid()
-            child.warm_gpu_child(self.confinement, theirs, self.preloaded)
+            child.spare_main(self.confinement, theirs, uid, run_dir, self.preloaded, self.device)
         theirs.close()
-        return pid, ours
+        return _Child(pid=pid, uid=uid, run_dir=run_dir, control=ours)
 
-    def _reap_orphans(self) -> None:
-        """Wait for the background processes the learner started: as a subreaper we inherited them, and
-        ``kill_leftovers`` has just sent them SIGKILL. Only the pre-started GPU child is left alone."""
-        spare = self.gpu_child[0] if self.gpu_child else None
-        with open(f"/proc/self/task/{os.getpid()}/children") as children:
-            orphans = [int(pid) for pid in children.read().split() if int(pid) != spare]
-        for pid in orphans:
+    def _take_job(self, job: dict[str, Any], fds: list[int]) -> None:
+        try:
             try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
+                limits = Limits(**job["limits"])
+                module = job["entry"].partition(":")[0]
+                if module not in sys.modules and self.spare is not None:
+                    self._discard_spare()  # forked before this module was imported: it could not import it now
+                child.resolve(job["entry"])  # imported here once, so every later child inherits it
+            except Exception as exc:  # noqa: BLE001 - a bad request is reported, the zygote keeps serving
+                wire.send_message(self.control, {"error": f"{type(exc).__name__}: {exc}"})
+                return
+            if self.spare is None:
+                self._wait_for_a_free_uid()
+                self.spare = self._start_spare(self._free_uid())
+            spare, self.spare = self.spare, None
+            try:
+                wire.send_message(spare.control, job, fds)
+            except OSError as exc:  # the spare died before its job: report it, a new one is started
+                self._discard(spare)
+                wire.send_message(self.control, {"error": f"the sandbox child died before it started ({exc})"})
+                return
+        finally:
+            for fd in fds:
+                os.close(fd)
+        spare.control.close()
+        spare.pidfd = os.pidfd_open(spare.pid)
+        spare.deadline = time.monotonic() + limits.wall_seconds + _DEADLINE_GRACE_S
+        spare.may_have_spawned = limits.max_processes > 1
+        self.running[spare.pid] = spare
+        self.selector.register(spare.pidfd, selectors.EVENT_READ, data=spare.pid)
+        wire.send_message(self.control, {"started": spare.pid}, [spare.pidfd])
+
+    def _discard_spare(self) -> None:
+        spare, self.spare = self.spare, None
+        self._discard(spare)
+
+    def _discard(self, spare: _Child) -> None:
+        spare.control.close()
+        os.kill(spare.pid, signal.SIGKILL)
+        os.waitpid(spare.pid, 0)
+        shutil.rmtree(spare.run_dir, ignore_errors=True)
+
+    def _wait_for_a_free_uid(self) -> None:
+        oldest = min(self.running.values(), key=lambda c: c.deadline)
+        os.waitid(os.P_PID, oldest.pid, os.WEXITED | os.WNOWAIT)
+        self._finish(oldest.pid)
+
+    def _finish(self, pid: int) -> None:
+        """Clean up after an exited child: kill what it left, reap it, remove its folder, tell the worker."""
+        done = self.running.pop(pid)
+        self.selector.unregister(done.pidfd)
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        self.confinement.kill_leftovers(pid, done.uid, done.may_have_spawned)
+        _, status, usage = os.wait4(pid, 0)
+        os.close(done.pidfd)
+        if done.may_have_spawned:
+            self._reap_orphans(done.uid)
+        shutil.rmtree(done.run_dir, ignore_errors=True)
+        wire.send_message(
+            self.control,
+            {
+                "exited": status,
+                "pid": pid,
+                "cpu_ms": round((usage.ru_utime + usage.ru_stime) * 1000),
+                "max_rss_kb": usage.ru_maxrss,
+            },
+        )
+
+    def _reap_orphans(self, uid: int) -> None:
+        """Wait for the background processes of ``uid``: as a subreaper we inherited them, and
+        ``kill_leftovers`` has just sent them SIGKILL."""
+        with open(f"/proc/self/task/{os.getpid()}/children") as children:
+            pids = [int(pid) for pid in children.read().split()]
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/status") as status:
+                    real_uid = next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
+                if real_uid == uid:
+                    os.waitpid(pid, 0)
+            except (FileNotFoundError, ProcessLookupError, ChildProcessError):
                 pass
 
 
 def main() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     control = socket.socket(fileno=int(sys.argv[1]))
     got = wire.recv_message(control)
@@ -130,8 +197,11 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the worker turns this into a clear start-up error
         wire.send_message(control, {"error": f"{type(exc).__name__}: {exc}"})
         return
-    wire.send_message(control, {"ready": True, "uid": zygote.slot.uid, "missing": zygote.missing, "pid": os.getpid()})
-    zygote.serve()
+    wire.send_message(control, {"ready": True, "uids": zygote.slot.uids, "missing": zygote.missing, "pid": os.getpid()})
+    try:
+        zygote.serve()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the worker went away
     os._exit(0)  # nothing to flush; skipping interpreter teardown saves seconds per worker restart
 
 
