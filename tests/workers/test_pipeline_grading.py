@@ -25,7 +25,7 @@ def test_a_correct_solution_scores_full_marks():
 
 def test_a_wrong_solution_scores_low_and_says_what_was_expected():
     outcome = grade(WRONG_ADD)
-    assert outcome.verdict == Verdict.GRADED and outcome.score == 2.5  # only add(-1, 1) == -2? no: 1 - 1 == 0
+    assert outcome.verdict == Verdict.GRADED and outcome.score == 0.0
     assert "case 1: add(1, 2): returned -1; expected 3" in outcome.feedback
     assert "hidden case 4: wrong value (this case is hidden)" in outcome.feedback
     assert "15" not in outcome.feedback  # a hidden case's expected value never reaches the learner
@@ -83,7 +83,7 @@ def test_grade_file_prints_one_json_verdict(code_exercise, tmp_path, capsys):
     solution.write_text(WRONG_ADD)
     call_command("grade_file", "add", str(solution))
     result = json.loads(capsys.readouterr().out)
-    assert (result["verdict"], result["score"], result["max_score"]) == ("graded", 2.5, 10.0)
+    assert (result["verdict"], result["score"], result["max_score"]) == ("graded", 0.0, 10.0)
     assert result["checks"]["case 1: add(1, 2)"] == {
         "passed": False, "value": "-1", "threshold": "3", "explanation": "returned -1; expected 3"
     }
