@@ -68,13 +68,15 @@ def spare_main(
     run_dir: str,
     preloaded: dict[str, Any],
     device: str,
+    zygote_pid: int,
 ) -> None:
     """A pre-started single-use child. Never returns.
 
     Everything that does not depend on the submission happens before it arrives: its own session, a
     fresh network namespace, on a GPU its own CUDA context (a child forked from a parent that
-    initialised CUDA cannot) with the models moved there, Landlock, closing the zygote's descriptors.
-    Then it waits on ``control`` for its one job and the result, stdout and stderr pipe ends.
+    initialised CUDA cannot) with the models moved there, Landlock, closing the zygote's descriptors,
+    the uid drop and seccomp. Then it waits on ``control`` for its one job and the result, stdout and
+    stderr pipe ends, and sets the job's limits.
     """
     try:
         os.setsid()
@@ -83,7 +85,9 @@ def spare_main(
         if device == "cuda":
             preloaded, own_fds = _onto_gpu(preloaded)
         confinement.restrict_files(run_dir)
-        confinement.close_fds_except(frozenset({0, 1, 2, control.fileno()}) | own_fds)
+        confinement.isolate(run_dir, uid, keep_fds=frozenset({0, 1, 2, control.fileno()}) | own_fds)
+        if os.getppid() != zygote_pid:  # the zygote died before PR_SET_PDEATHSIG was set
+            os._exit(0)
         got = wire.recv_message(control)
         if got is None:
             os._exit(0)
@@ -93,7 +97,8 @@ def spare_main(
         null = os.open(os.devnull, os.O_RDONLY)
         for source, target in ((null, 0), (stdout_fd, 1), (stderr_fd, 2), (result_fd, RESULT_FD)):
             os.dup2(source, target)
-        confinement.confine(run_dir, uid, limits, device, keep_fds=frozenset({0, 1, 2, RESULT_FD}) | own_fds)
+        confinement.close_fds_except(frozenset({0, 1, 2, RESULT_FD}) | own_fds)
+        confinement.apply_limits(limits, device)
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
     except BaseException:  # noqa: BLE001 - a child that is not confined must not run learner code

@@ -200,10 +200,10 @@ class Confinement:
             rules.append((os.open(run_dir, os.O_PATH | os.O_CLOEXEC), landlock.ALL))
         landlock.restrict_self(self.landlock_abi, rules)
 
-    def confine(self, run_dir: str, uid: int, limits: Limits, device: str, keep_fds: frozenset[int]) -> None:
-        """The last steps before learner code runs, in an order that matters: every inherited fd is
-        closed (database and broker sockets included), rlimits are set while still root, then the uid
-        drop, then no_new_privs and seccomp."""
+    def isolate(self, run_dir: str, uid: int, keep_fds: frozenset[int]) -> None:
+        """Everything that does not depend on the job, done before it arrives: every inherited fd is
+        closed (database and broker sockets included), the environment emptied, the uid dropped, then
+        no_new_privs and seccomp."""
         self.close_fds_except(keep_fds)
         os.chdir(run_dir)
         os.environ.clear()
@@ -211,13 +211,29 @@ class Confinement:
             HOME=run_dir, TMPDIR=run_dir, PATH="/usr/bin:/bin", LANG="C.UTF-8", MPLBACKEND="Agg", OMP_NUM_THREADS="1"
         )
         tempfile.tempdir = run_dir
-        _set_limits(limits, address_space=device != "cuda")
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if "user id" not in self.missing:
             _drop_to(uid)
         _libc_call(_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
         _libc_call(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
         if "seccomp" not in self.missing:
             self.seccomp_filter.load()
+
+    @staticmethod
+    def apply_limits(limits: Limits, device: str) -> None:
+        """The job's limits. An unprivileged process may lower its limits, never raise them again.
+
+        The address-space limit counts on top of the warm state; on a GPU the CUDA driver reserves
+        huge address ranges, so there the limit is left to the GPU's own memory.
+        """
+        cpu = max(1, int(limits.cpu_seconds + 0.999))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.max_open_files, limits.max_open_files))
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+        if device != "cuda":
+            warm = _address_space_bytes()
+            resource.setrlimit(resource.RLIMIT_AS, (warm + limits.memory_bytes, warm + limits.memory_bytes))
 
     @staticmethod
     def close_fds_except(keep: frozenset[int]) -> None:
@@ -273,18 +289,6 @@ def _drop_to(uid: int) -> None:
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
-
-
-def _set_limits(limits: Limits, address_space: bool) -> None:
-    cpu = max(1, int(limits.cpu_seconds + 0.999))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.max_open_files, limits.max_open_files))
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if address_space:
-        warm = _address_space_bytes()
-        resource.setrlimit(resource.RLIMIT_AS, (warm + limits.memory_bytes, warm + limits.memory_bytes))
 
 
 def _address_space_bytes() -> int:

@@ -91,11 +91,12 @@ class Zygote:
         run_dir = self.confinement.make_run_dir(uid)
         sys.stdout.flush()
         sys.stderr.flush()
+        zygote_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             ours.close()
             self.control.close()
-            child.spare_main(self.confinement, theirs, uid, run_dir, self.preloaded, self.device)
+            child.spare_main(self.confinement, theirs, uid, run_dir, self.preloaded, self.device, zygote_pid)
         theirs.close()
         return _Child(pid=pid, uid=uid, run_dir=run_dir, control=ours)
 
