@@ -12,6 +12,13 @@ import numpy as np
 from workers.exercises.base import InvalidOutput
 
 
+def _described(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
 def _shape(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(n) for n in shape) + "]"
 
@@ -29,8 +36,7 @@ def expect_array(
     """
     value = outputs.get(name) if isinstance(outputs, dict) else None
     if not isinstance(value, np.ndarray):
-        got = "nothing" if value is None else f"a {type(value).__name__}"
-        raise InvalidOutput(f"{name}: expected a tensor, got {got}")
+        raise InvalidOutput(f"{name}: expected a tensor, got {_described(value)}")
     if value.dtype.kind not in dtype_kind:
         raise InvalidOutput(f"{name}: expected a tensor of numbers, got dtype {value.dtype}")
     if shape is not None and (
@@ -54,8 +60,7 @@ def expect_number(outputs: dict[str, Any], name: str, finite: bool = True) -> fl
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "fiu":
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        got = "nothing" if value is None else f"a {type(value).__name__}"
-        raise InvalidOutput(f"{name}: expected a number, got {got}")
+        raise InvalidOutput(f"{name}: expected a number, got {_described(value)}")
     if finite and not math.isfinite(value):
         raise InvalidOutput(f"{name}: expected a finite number, got {value}")
     return float(value)
@@ -65,6 +70,5 @@ def require_function(learner: dict[str, Any], name: str, signature: str = "") ->
     """For ``run_in_child``: the learner's function ``name``, or a clear message that it is missing."""
     value = learner.get(name)
     if not callable(value):
-        found = "nothing" if value is None else f"a {type(value).__name__}"
-        raise InvalidOutput(f"your code must define a function {name}({signature}); it defines {found} by that name")
+        raise InvalidOutput(f"your code must define a function {name}({signature}); it defines {_described(value)} by that name")
     return value
