@@ -14,14 +14,14 @@ import os
 
 from celery import Celery
 from celery.signals import worker_process_init
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("mechgrade", include=["workers.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
-    task_queues=[Queue("cpu"), Queue("gpu")],
+    task_queues=[Queue(name, Exchange(name), routing_key=name) for name in ("cpu", "gpu")],
     task_default_queue="cpu",
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,

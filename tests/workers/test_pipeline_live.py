@@ -10,6 +10,7 @@ from grader.models import Submission
 from grader.submissions import services
 from tests.grader.submission_fixtures import CORRECT_ADD, WRONG_ADD, make_exercise, slow_add
 from tests.workers.live_pipeline import broker, start_worker, wait_all_final, wait_for  # noqa: F401
+from workers.celery_app import app
 
 pytestmark = [pytest.mark.live_worker, pytest.mark.django_db(transaction=True)]
 State = Submission.State
@@ -46,6 +47,18 @@ def test_happy_path_through_redis_and_a_worker(start_worker, learner, unlimited)
     assert (right.device, right.deliveries) == ("cpu", 1)
     assert right.worker.startswith("w1@")
     assert [e.to_state for e in right.events.all()] == [State.QUEUED, State.RUNNING, State.GRADED]
+
+
+def test_each_exercise_waits_in_its_own_queue(broker, learner, unlimited):
+    with app.connection_for_write() as connection:  # declare both queues, as a worker consuming them does
+        for queue in app.amqp.queues.values():
+            queue(connection.default_channel).declare()
+    cpu, gpu = make_exercise(), make_exercise(slug="add-on-gpu", needs_gpu=True)
+    for exercise in (cpu, gpu, gpu):
+        services.submit(learner=learner, exercise=exercise, code=CORRECT_ADD)
+    redis = broker.client()
+    wait_for(lambda: redis.llen("gpu") == 2, 5, "two messages in the gpu queue")
+    assert redis.llen("cpu") == 1
 
 
 def test_a_task_is_redelivered_after_its_worker_process_is_killed_mid_grade(start_worker, learner, unlimited):
