@@ -147,3 +147,14 @@ def test_each_run_gets_a_fresh_empty_folder_that_is_removed_afterwards(sandbox):
 def test_an_entry_the_zygote_cannot_import_is_refused_up_front(sandbox):
     with pytest.raises(TypeError, match="module-level function"):
         sandbox.run("", lambda learner, inputs, models: {}, {}, Limits())
+
+
+def test_a_zygote_that_died_between_runs_is_replaced_and_the_next_run_works(sandbox):
+    dead = sandbox.pid
+    os.kill(dead, 9)
+    assert eventually(lambda: sandbox._process.poll() is not None)
+
+    result = sandbox.run("def main(inputs, models):\n    return 7\n", call_main, {}, Limits())
+
+    assert (result.status, result.outputs) == ("ok", {"value": 7})
+    assert sandbox.pid != dead

@@ -18,6 +18,7 @@ import logging
 import os
 import pwd
 import resource
+import shutil
 import signal
 import stat
 import sys
@@ -77,6 +78,7 @@ class Slot:
     uids: tuple[int, int]
     lock_fd: int
     runs_dir: Path
+    index: int
 
 
 def sandbox_dir() -> Path:
@@ -119,7 +121,9 @@ def acquire_slot() -> Slot:
         except BlockingIOError:
             os.close(fd)
             continue
-        return Slot(uids=uids, lock_fd=fd, runs_dir=runs)
+        for stale in runs.glob(f"slot{index}-*"):  # left by a zygote of this slot that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        return Slot(uids=uids, lock_fd=fd, runs_dir=runs, index=index)
     raise SandboxUnavailable(f"all sandbox slots in {root} are busy; raise {SLOTS_ENV}")
 
 
@@ -182,7 +186,7 @@ class Confinement:
 
     def make_run_dir(self, uid: int) -> str:
         """A fresh empty folder only ``uid`` may enter; the zygote removes it after the run."""
-        path = tempfile.mkdtemp(prefix="run-", dir=self.slot.runs_dir)
+        path = tempfile.mkdtemp(prefix=f"slot{self.slot.index}-", dir=self.slot.runs_dir)
         if "user id" not in self.missing:
             os.chown(path, uid, uid)
         return path

@@ -114,10 +114,21 @@ class Sandbox:
         job = {"code": code, "entry": reference(entry), "inputs": inputs, "limits": limits.as_dict()}
         with self._lock:
             if self._process.poll() is not None:
-                logger.error("sandbox zygote %s died (exit %s); starting a new one", self.pid, self._process.returncode)
-                self._control.close()
-                self._start()
-            return _Run(self._control, job, limits).result()
+                self._restart()
+            try:
+                return _Run(self._control, job, limits).result()
+            except ZygoteGone:  # it died between runs; the submission never started
+                self._restart()
+                return _Run(self._control, job, limits).result()
+
+    def _restart(self) -> None:
+        logger.error("sandbox zygote %s died (exit %s); starting a new one", self.pid, self._process.poll())
+        self.close()
+        self._start()
+
+
+class ZygoteGone(ConnectionError):
+    """The zygote's control socket closed before a job started."""
 
 
 class _Run:
@@ -138,16 +149,20 @@ class _Run:
         result_r, result_w = os.pipe()
         stdout_r, stdout_w = os.pipe()
         stderr_r, stderr_w = os.pipe()
-        try:
-            wire.send_message(control, job, [result_w, stdout_w, stderr_w])
-        finally:
-            for fd in (result_w, stdout_w, stderr_w):
-                os.close(fd)
         self.buffers = {result_r: bytearray(), stdout_r: bytearray(), stderr_r: bytearray()}
         self.result_fd, self.stdout_fd, self.stderr_fd = result_r, stdout_r, stderr_r
         self.truncated: set[int] = set()
         try:
+            try:
+                wire.send_message(control, job, [result_w, stdout_w, stderr_w])
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                raise ZygoteGone from exc
+            finally:
+                for fd in (result_w, stdout_w, stderr_w):
+                    os.close(fd)
             reply = self._reply(control)
+            if not reply:
+                raise ZygoteGone
             if "started" not in reply:
                 raise ValueError(f"the sandbox refused the run: {reply.get('error', 'the zygote stopped')}")
             self.pid, self.pidfd = reply["started"], reply["fds"][0]

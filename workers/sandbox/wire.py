@@ -143,7 +143,10 @@ def send_message(sock: socket.socket, value: dict[str, Any], fds: list[int] = ()
 
 def recv_message(sock: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
     """One message and the file descriptors that came with it, or None when the other end closed."""
-    head, ancdata, _flags, _addr = sock.recvmsg(_LENGTH.size, socket.CMSG_SPACE(_MAX_FDS * 4))
+    try:
+        head, ancdata, _flags, _addr = sock.recvmsg(_LENGTH.size, socket.CMSG_SPACE(_MAX_FDS * 4))
+    except ConnectionResetError:
+        return None
     fds: list[int] = []
     for level, kind, blob in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:

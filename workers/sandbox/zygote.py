@@ -41,6 +41,7 @@ class _Child:
     run_dir: str
     control: socket.socket | None = None  # a spare's job socket
     pidfd: int | None = None
+    started: float = 0.0
     deadline: float = float("inf")
     may_have_spawned: bool = False
 
@@ -72,6 +73,7 @@ class Zygote:
                 if key.fileobj is self.control:
                     got = wire.recv_message(self.control)
                     if got is None:
+                        self._stop()
                         return
                     self._take_job(*got)
                 elif key.data in self.running:  # not already finished to free its uid for a job
@@ -81,6 +83,14 @@ class Zygote:
                 if now >= running.deadline:
                     signal.pidfd_send_signal(running.pidfd, signal.SIGKILL)
                     running.deadline = float("inf")
+
+    def _stop(self) -> None:
+        """The worker is gone: kill every child and remove every run folder."""
+        for running in list(self.running.values()):
+            signal.pidfd_send_signal(running.pidfd, signal.SIGKILL)
+            self._finish(running.pid, notify=False)
+        if self.spare is not None:
+            self._discard_spare()
 
     def _free_uid(self) -> int | None:
         busy = {c.uid for c in self.running.values()} | ({self.spare.uid} if self.spare else set())
@@ -126,7 +136,8 @@ class Zygote:
                 os.close(fd)
         spare.control.close()
         spare.pidfd = os.pidfd_open(spare.pid)
-        spare.deadline = time.monotonic() + limits.wall_seconds + _DEADLINE_GRACE_S
+        spare.started = time.monotonic()
+        spare.deadline = spare.started + limits.wall_seconds + _DEADLINE_GRACE_S
         spare.may_have_spawned = limits.max_processes > 1
         self.running[spare.pid] = spare
         self.selector.register(spare.pidfd, selectors.EVENT_READ, data=spare.pid)
@@ -143,11 +154,13 @@ class Zygote:
         shutil.rmtree(spare.run_dir, ignore_errors=True)
 
     def _wait_for_a_free_uid(self) -> None:
-        oldest = min(self.running.values(), key=lambda c: c.deadline)
-        os.waitid(os.P_PID, oldest.pid, os.WEXITED | os.WNOWAIT)
+        """Both uids are held by earlier runs that the worker is done with (it sends one job at a time):
+        they are exiting, or still running after sending their result. Kill the older one."""
+        oldest = min(self.running.values(), key=lambda c: c.started)
+        signal.pidfd_send_signal(oldest.pidfd, signal.SIGKILL)
         self._finish(oldest.pid)
 
-    def _finish(self, pid: int) -> None:
+    def _finish(self, pid: int, notify: bool = True) -> None:
         """Clean up after an exited child: kill what it left, reap it, remove its folder, tell the worker."""
         done = self.running.pop(pid)
         self.selector.unregister(done.pidfd)
@@ -158,6 +171,8 @@ class Zygote:
         if done.may_have_spawned:
             self._reap_orphans(done.uid)
         shutil.rmtree(done.run_dir, ignore_errors=True)
+        if not notify:
+            return
         wire.send_message(
             self.control,
             {
