@@ -15,4 +15,12 @@ from workers.sandbox.limits import Limits, SandboxResult
 from workers.sandbox.sandbox import Sandbox
 from workers.sandbox.validation import expect_array, expect_number, require_function
 
-__all__ = ["Limits", "Sandbox", "SandboxResult", "SandboxUnavailable", "expect_array", "expect_number", "require_function"]
+__all__ = [
+    "Limits",
+    "Sandbox",
+    "SandboxResult",
+    "SandboxUnavailable",
+    "expect_array",
+    "expect_number",
+    "require_function",
+]

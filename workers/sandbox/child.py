@@ -27,10 +27,10 @@ _MAX_MESSAGE = 4000
 # Imported in the warm parent: after the uid drop and Landlock, learner code can import only these
 # (and what they import). Documented for learners in README "Worker host isolation".
 PRELOADED_MODULES = (
-    "abc", "bisect", "cmath", "collections", "copy", "dataclasses", "decimal", "einops", "encodings.idna", "enum", "fractions",
-    "functools", "heapq", "itertools", "json", "math", "matplotlib", "matplotlib.pyplot", "numpy", "operator",
-    "random", "re", "statistics", "string", "textwrap", "time", "torch", "torch.nn", "torch.nn.functional",
-    "transformer_lens", "typing", "warnings",
+    "abc", "bisect", "cmath", "collections", "copy", "dataclasses", "decimal", "einops", "encodings.idna", "enum",
+    "fractions", "functools", "heapq", "itertools", "json", "math", "matplotlib", "matplotlib.pyplot", "numpy",
+    "operator", "random", "re", "statistics", "string", "textwrap", "time", "torch", "torch.nn",
+    "torch.nn.functional", "transformer_lens", "typing", "warnings",
 )
 
 
@@ -219,9 +219,11 @@ def _exception_frame(exc: BaseException, limits: Limits, started_at: float) -> d
     line = _learner_line(exc)
     where = f" (line {line})" if line else ""
     if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)):
-        return _frame("memory_limit", f"memory limit of {human_bytes(limits.memory_bytes)} exceeded{where}", line, started_at)
+        message = f"memory limit of {human_bytes(limits.memory_bytes)} exceeded{where}"
+        return _frame("memory_limit", message, line, started_at)
     if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
-        return _frame("output_limit", f"file size limit of {human_bytes(limits.max_file_bytes)} exceeded{where}", line, started_at)
+        message = f"file size limit of {human_bytes(limits.max_file_bytes)} exceeded{where}"
+        return _frame("output_limit", message, line, started_at)
     frames = _learner_frames(exc)
     text = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
     if frames:

@@ -38,6 +38,7 @@ SLOTS_ENV = "MECHGRADE_SANDBOX_SLOTS"
 
 MECHANISMS = ("user id", "landlock", "network namespace", "seccomp")
 RESULT_FD = 3
+_CUDA_THREAD_ALLOWANCE = 4
 
 _CLONE_NEWNET = 0x40000000
 _NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
@@ -167,7 +168,7 @@ class Confinement:
                 "seccomp": lambda: self.seccomp_filter.load(),
             }
             if not self.landlock_abi:
-                failures.setdefault("landlock", "not enabled in this kernel (needs Linux >= 5.13 booted with lsm=...,landlock)")
+                failures.setdefault("landlock", "not enabled in this kernel (Linux >= 5.13 with lsm=...,landlock)")
             for name, step in steps.items():
                 if name in failures:
                     continue
@@ -234,7 +235,10 @@ class Confinement:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.max_open_files, limits.max_open_files))
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+        processes = limits.max_processes
+        if device == "cuda":  # the CUDA runtime's threads count too, and it may start a few more
+            processes += len(os.listdir("/proc/self/task")) - 1 + _CUDA_THREAD_ALLOWANCE
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
         if device != "cuda":
             warm = _address_space_bytes()
             resource.setrlimit(resource.RLIMIT_AS, (warm + limits.memory_bytes, warm + limits.memory_bytes))
@@ -311,9 +315,10 @@ def _seccomp_filter() -> object:
         except (OSError, RuntimeError, ValueError):
             pass  # not a syscall on this architecture
     seccomp_filter.add_rule(pyseccomp.ERRNO(errno.EACCES), "socket")
-    seccomp_filter.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")  # its flags are unreadable; libc falls back to clone
+    seccomp_filter.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")  # flags unreadable; libc falls back to clone
     for flag in _NAMESPACE_FLAGS:
-        seccomp_filter.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, flag, flag))
+        new_namespace = pyseccomp.Arg(0, pyseccomp.MASKED_EQ, flag, flag)
+        seccomp_filter.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", new_namespace)
     return seccomp_filter
 
 

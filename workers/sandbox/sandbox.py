@@ -280,15 +280,18 @@ class _Run:
         if status_word is None:
             result.message = "the sandbox stopped unexpectedly; please submit again"
         elif self.killed_for == "time":
-            result.status, result.message = "time_limit", f"time limit of {human_seconds(self.limits.wall_seconds)} exceeded"
+            result.status = "time_limit"
+            result.message = f"time limit of {human_seconds(self.limits.wall_seconds)} exceeded"
         elif self.killed_for == "output":
             result.status = "output_limit"
-            result.message = f"output limit of {human_bytes(self.limits.max_output_bytes)} exceeded; the output shown is truncated"
+            limit = human_bytes(self.limits.max_output_bytes)
+            result.message = f"output limit of {limit} exceeded; the output shown is truncated"
         elif self.killed_for == "result":
             result.status = "invalid_result"
             result.message = f"the result is larger than the limit of {human_bytes(self.limits.max_result_bytes)}"
         elif signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_ms >= self.limits.cpu_seconds * 1000):
-            result.status, result.message = "time_limit", f"CPU time limit of {human_seconds(self.limits.cpu_seconds)} exceeded"
+            result.status = "time_limit"
+            result.message = f"CPU time limit of {human_seconds(self.limits.cpu_seconds)} exceeded"
         elif self.buffers[self.result_fd]:
             self._apply_frame(result)
         elif signum is not None:

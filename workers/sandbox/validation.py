@@ -70,5 +70,7 @@ def require_function(learner: dict[str, Any], name: str, signature: str = "") ->
     """For ``run_in_child``: the learner's function ``name``, or a clear message that it is missing."""
     value = learner.get(name)
     if not callable(value):
-        raise InvalidOutput(f"your code must define a function {name}({signature}); it defines {_described(value)} by that name")
+        raise InvalidOutput(
+            f"your code must define a function {name}({signature}); it defines {_described(value)} by that name"
+        )
     return value
