@@ -22,29 +22,24 @@ def main() -> None:
     from grader.models import Submission
     from tests.grader.submission_fixtures import CORRECT_ADD
 
-    redis = start_broker()
-    worker = start_worker("bench-1", redis)
     learner, exercise = learner_and_exercise()
     client = Client()
     client.force_login(learner)
-    try:
-        latencies, waits, gradings = [], [], []
-        for n in range(COUNT + 5):  # the first five warm the path and are not counted
-            started = time.perf_counter()
-            response = client.post("/api/submissions", json.dumps({"exercise": exercise.slug, "code": CORRECT_ADD}),
-                                   content_type="application/json")
-            submission_id = response.json()["id"]
-            while not (s := Submission.objects.filter(pk=submission_id, state__in=Submission.FINAL_STATES).first()):
-                time.sleep(0.002)
-            elapsed = time.perf_counter() - started
-            assert s.state == "graded" and s.score == s.max_score, (s.state, s.feedback)
-            if n >= 5:
-                latencies.append(elapsed * 1000)
-                waits.append((s.started_at - s.created_at).total_seconds() * 1000)
-                gradings.append((s.finished_at - s.started_at).total_seconds() * 1000)
-    finally:
-        worker.stop()
-        redis.stop()
+    worker = start_worker("bench-1", start_broker())
+    latencies, waits, gradings = [], [], []
+    for n in range(COUNT + 5):  # the first five warm the path and are not counted
+        started = time.perf_counter()
+        response = client.post("/api/submissions", json.dumps({"exercise": exercise.slug, "code": CORRECT_ADD}),
+                               content_type="application/json")
+        submission_id = response.json()["id"]
+        while not (s := Submission.objects.filter(pk=submission_id, state__in=Submission.FINAL_STATES).first()):
+            time.sleep(0.002)
+        elapsed = time.perf_counter() - started
+        assert s.state == "graded" and s.score == s.max_score, (s.state, s.feedback)
+        if n >= 5:
+            latencies.append(elapsed * 1000)
+            waits.append((s.started_at - s.created_at).total_seconds() * 1000)
+            gradings.append((s.finished_at - s.started_at).total_seconds() * 1000)
     print(f"{COUNT} submissions, one at a time, 1 warm worker")
     for name, values in (("POST → graded", latencies), ("  queued → running", waits), ("  running → graded", gradings)):
         print(f"{name:22s} p50 {percentile(values, 50):7.1f} ms   p95 {percentile(values, 95):7.1f} ms   max {max(values):7.1f} ms")

@@ -6,6 +6,7 @@ DATABASE_URL is honoured (default: a SQLite file in a scratch folder).
 
 from __future__ import annotations
 
+import atexit
 import os
 import statistics
 import sys
@@ -39,11 +40,13 @@ def setup_django(**env: str) -> None:
 
 
 def start_broker():
+    """The private Redis in the scratch folder, stopped when the benchmark exits."""
     from workers.broker import PrivateRedis
     from workers.celery_app import app
 
     redis = PrivateRedis(SCRATCH / "redis.sock", SCRATCH / "redis")
     redis.start(stdout=open(SCRATCH / "redis.log", "w"))
+    atexit.register(redis.stop)
     app.conf.broker_url = redis.url
     return redis
 
@@ -51,7 +54,9 @@ def start_broker():
 def start_worker(name: str, redis):
     from tests.workers.live_pipeline import Worker
 
-    return Worker(name, redis.url, SCRATCH, SCRATCH, {}).wait_ready(120)
+    worker = Worker(name, redis.url, SCRATCH, SCRATCH, {})
+    atexit.register(worker.stop)  # also when the benchmark fails half-way
+    return worker.wait_ready(120)
 
 
 def learner_and_exercise():

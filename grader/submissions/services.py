@@ -52,7 +52,7 @@ def submit(*, learner: AbstractBaseUser, exercise: CodeExercise, code: str) -> S
         )
     with transaction.atomic():
         # One learner's submits are serialised, so the limits below cannot be raced past.
-        get_user_model().objects.select_for_update().filter(pk=learner.pk).exists()
+        get_user_model().objects.select_for_update().only("pk").get(pk=learner.pk)
         _check_limits(learner)
         last_attempt = Submission.objects.filter(learner=learner, exercise=exercise).aggregate(n=Max("attempt"))["n"]
         now = timezone.now()
