@@ -9,6 +9,7 @@ from django.urls import reverse
 from courses.models import Lesson
 from courses.services import import_lesson_folder
 from grader.attempts import services
+from grader.attempts.selectors import learner_variant
 
 RIGHT_QUIZ_ANSWERS = ["B", "B", "C", "C", "C", "B"]
 
@@ -60,3 +61,19 @@ def test_answering_on_the_lesson_page_returns_to_it_with_feedback(lesson, learne
     page = learner_client.get(url).content.decode()
     assert len(re.findall("Right choice, and you chose it", page)) == 6
     assert "Latest score: <strong>100%</strong>" in page
+
+
+def test_with_a_generator_the_lesson_page_shows_each_learner_their_own_numbers(lesson, learner, learner_client):
+    example_1 = lesson.worked_examples.order_by("order").first()
+    example_1.generator = "feature_direction"
+    example_1.statement = "Activations: positive a1 = {{a1}}, negative a2 = {{a2}}."
+    example_1.save()
+    variant = learner_variant(learner.pk, example_1)
+    page = learner_client.get(lesson.get_absolute_url()).content.decode()
+    assert f"positive a1 = {variant.values['a1']}, negative a2 = {variant.values['a2']}" in page
+    typed = {
+        "w": str(variant.answers["w"]),
+        "projection-positive": str(variant.answers["projection-positive"]),
+        "projection-negative": str(variant.answers["projection-negative"]),
+    }
+    assert services.submit_problem(learner.pk, example_1, typed=typed).score == 1.0
