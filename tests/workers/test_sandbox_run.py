@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 
 import numpy as np
 import pytest
 import torch
 
-from workers.sandbox import Limits, Sandbox
+from workers.sandbox import Limits, Sandbox, SandboxError
 
 
 def tiny_models() -> dict:
@@ -149,10 +151,13 @@ def test_an_entry_the_zygote_cannot_import_is_refused_up_front(sandbox):
         sandbox.run("", lambda learner, inputs, models: {}, {}, Limits())
 
 
-def test_a_zygote_that_died_between_runs_is_replaced_and_the_next_run_works(sandbox):
+def test_a_zygote_that_dies_during_a_run_is_our_error_and_is_replaced_for_the_next_run(sandbox):
     dead = sandbox.pid
-    os.kill(dead, 9)
-    assert eventually(lambda: sandbox._process.poll() is not None)
+    killer = threading.Timer(0.5, os.kill, (dead, signal.SIGKILL))
+    killer.start()
+    with pytest.raises(SandboxError, match="zygote died during the run"):
+        sandbox.run("import time\ntime.sleep(5)\n", call_main, {}, Limits())
+    killer.join()
 
     result = sandbox.run("def main(inputs, models):\n    return 7\n", call_main, {}, Limits())
 

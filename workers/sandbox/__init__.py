@@ -12,12 +12,13 @@ See README "Worker host isolation" for what a worker host must provide.
 
 from workers.sandbox.isolation import SandboxUnavailable
 from workers.sandbox.limits import Limits, SandboxResult
-from workers.sandbox.sandbox import Sandbox
+from workers.sandbox.sandbox import Sandbox, SandboxError
 from workers.sandbox.validation import expect_array, expect_number, require_function
 
 __all__ = [
     "Limits",
     "Sandbox",
+    "SandboxError",
     "SandboxResult",
     "SandboxUnavailable",
     "expect_array",

@@ -127,6 +127,10 @@ class Sandbox:
         self._start()
 
 
+class SandboxError(RuntimeError):
+    """The sandbox failed, not the learner's code: the submission should be retried, not graded."""
+
+
 class ZygoteGone(ConnectionError):
     """The zygote's control socket closed before a job started."""
 
@@ -164,7 +168,7 @@ class _Run:
             if not reply:
                 raise ZygoteGone
             if "started" not in reply:
-                raise ValueError(f"the sandbox refused the run: {reply.get('error', 'the zygote stopped')}")
+                raise SandboxError(f"the sandbox refused the run: {reply['error']}")
             self.pid, self.pidfd = reply["started"], reply["fds"][0]
             try:
                 self._collect(control)
@@ -278,8 +282,8 @@ class _Run:
         signum = os.WTERMSIG(status_word) if status_word is not None and os.WIFSIGNALED(status_word) else None
         cpu_ms = exited["cpu_ms"] or 0
         if status_word is None:
-            result.message = "the sandbox stopped unexpectedly; please submit again"
-        elif self.killed_for == "time":
+            raise SandboxError("the sandbox's zygote died during the run")
+        if self.killed_for == "time":
             result.status = "time_limit"
             result.message = f"time limit of {human_seconds(self.limits.wall_seconds)} exceeded"
         elif self.killed_for == "output":
@@ -297,8 +301,7 @@ class _Run:
         elif signum is not None:
             result.message = f"killed by signal {signal.Signals(signum).name}"
         elif os.WEXITSTATUS(status_word) == ISOLATION_FAILED:
-            logger.error("sandbox child could not confine itself: %s", result.stderr)
-            result.message = "the sandbox could not start your code (not your fault); please submit again"
+            raise SandboxError(f"the sandbox child could not confine itself:\n{result.stderr}")
         else:
             result.status = "invalid_result"
             result.message = (

@@ -54,6 +54,11 @@ class Zygote:
         self.preloaded = child.resolve(config["preload"])() if config["preload"] else {}
         if not isinstance(self.preloaded, dict):
             raise TypeError(f"preload must return a dict, not {type(self.preloaded).__name__}")
+        if sys.modules["torch"].cuda.is_initialized():
+            raise RuntimeError(
+                "preload initialised CUDA in the zygote, so no child could use the GPU: load the models on the "
+                "CPU (with device='cuda' each child moves them into its own CUDA context)"
+            )
         self.slot = isolation.acquire_slot()
         self.confinement = isolation.Confinement.prepare(self.slot, isolation.read_paths_for_python(), self.device)
         self.missing = self.confinement.probe()
@@ -121,15 +126,20 @@ class Zygote:
             except Exception as exc:  # noqa: BLE001 - a bad request is reported, the zygote keeps serving
                 wire.send_message(self.control, {"error": f"{type(exc).__name__}: {exc}"})
                 return
-            if self.spare is None:
-                self._wait_for_a_free_uid()
-                self.spare = self._start_spare(self._free_uid())
-            spare, self.spare = self.spare, None
-            try:
-                wire.send_message(spare.control, job, fds)
-            except OSError as exc:  # the spare died before its job: report it, a new one is started
-                self._discard(spare)
-                wire.send_message(self.control, {"error": f"the sandbox child died before it started ({exc})"})
+            for _attempt in range(2):
+                if self.spare is None:
+                    if self._free_uid() is None:
+                        self._kill_oldest_run()
+                    self.spare = self._start_spare(self._free_uid())
+                spare, self.spare = self.spare, None
+                try:
+                    wire.send_message(spare.control, job, fds)
+                    break
+                except OSError as exc:  # the spare died while it waited (OOM killer, an operator): try a new one
+                    self._discard(spare)
+                    failure = exc
+            else:
+                wire.send_message(self.control, {"error": f"the sandbox child died before it started ({failure})"})
                 return
         finally:
             for fd in fds:
@@ -153,7 +163,7 @@ class Zygote:
         os.waitpid(spare.pid, 0)
         shutil.rmtree(spare.run_dir, ignore_errors=True)
 
-    def _wait_for_a_free_uid(self) -> None:
+    def _kill_oldest_run(self) -> None:
         """Both uids are held by earlier runs that the worker is done with (it sends one job at a time):
         they are exiting, or still running after sending their result. Kill the older one."""
         oldest = min(self.running.values(), key=lambda c: c.started)
