@@ -1,0 +1,69 @@
+"""superposition-toy through the real sandbox: a trained packing passes, the baseline and random W do not."""
+
+import pytest
+
+from workers.exercises.superposition_toy import SuperpositionToy
+from workers.grading import Verdict, grade_code
+from workers.sandbox import Limits
+
+LIMITS = Limits(wall_seconds=30, cpu_seconds=30, memory_bytes=1024**3)
+RANDOM_UNIT_ROWS = (
+    "import torch\n\n"
+    "def toy_model(n_features, d_hidden, sparsity, importance):\n"
+    "    torch.manual_seed(0)\n"
+    "    W = torch.randn(n_features, d_hidden)\n"
+    "    return W / W.norm(dim=1, keepdim=True)\n"
+)
+
+
+def grade(code, **config):
+    return grade_code("superposition-toy", config, code, LIMITS)
+
+
+def test_training_the_toy_model_scores_full_marks_and_finds_the_pentagon():
+    outcome = grade(SuperpositionToy.reference_solution)
+    assert outcome.verdict == Verdict.GRADED
+    assert outcome.metrics["ratio"] >= 0.9
+    assert (outcome.score, outcome.max_score) == (1.0, 1.0)
+    assert outcome.metrics["features_represented"] == 5  # five features in two dimensions
+    assert set(outcome.metrics["figures"]) == {"Gram matrix W Wᵀ", "feature directions"}
+
+
+def test_the_orthogonal_baseline_scores_zero():
+    outcome = grade(SuperpositionToy.starter_code)
+    assert outcome.verdict == Verdict.GRADED
+    assert outcome.metrics["ratio"] == pytest.approx(0.0, abs=0.02)
+    assert outcome.score == pytest.approx(0.0, abs=0.01)
+    assert outcome.metrics["features_represented"] == 2
+
+
+def test_random_unit_directions_with_the_best_bias_fall_short():
+    outcome = grade(RANDOM_UNIT_ROWS)
+    assert not outcome.checks["share of the reference's improvement"]["passed"]
+    assert outcome.score < 0.3
+    assert "try a few seeds" in outcome.feedback
+
+
+def test_random_directions_do_worse_than_dropping_features_when_there_are_many():
+    outcome = grade(RANDOM_UNIT_ROWS, n_features=20, d_hidden=5)
+    assert outcome.metrics["ratio"] < 0 and outcome.score == 0.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("torch.full((n_features, d_hidden), float('nan'))", "W: expected finite values, got NaN at index [0, 0]"),
+        ("torch.eye(d_hidden, n_features)", "W: expected a tensor of shape [5, 2], got [2, 5]"),
+        ("(torch.eye(n_features, d_hidden), torch.zeros(3))", "b: expected a tensor of shape [5], got [3]"),
+        ("None", "W: expected a tensor, got a NoneType"),
+    ],
+)
+def test_unusable_answers_fail_with_what_was_expected(answer, message):
+    outcome = grade(f"import torch\n\ndef toy_model(n_features, d_hidden, sparsity, importance):\n    return {answer}\n")
+    assert outcome.verdict == Verdict.FAILED
+    assert outcome.feedback == message
+
+
+def test_only_shapes_and_sparsities_with_a_reference_model_can_be_configured():
+    with pytest.raises(ValueError, match="no trained reference model for n=5, d=2, S=0.0"):
+        SuperpositionToy({"sparsity": 0.0})

@@ -1,0 +1,241 @@
+"""Toy-model packing: choose the feature directions W (and bias b) of ReLU(W Wᵀ x + b) for sparse inputs.
+
+The parent measures the importance-weighted reconstruction loss E Σ_i I_i (x_i − ReLU(W Wᵀ x + b)_i)² on
+a fixed sample of sparse inputs that the child never sees (optimising b itself when none is given) and
+scores how much of the trained reference model's improvement over the orthogonal baseline it achieves:
+
+    ratio = (L_baseline − L) / (L_baseline − L_reference)
+
+The baseline keeps the d most important features on orthogonal directions and drops the rest with
+their best constant output (expected loss Σ_dropped I_i (p/3 − p²/4) with p = 1 − S).
+Measured (sparsity 0.9): random unit rows with an optimised bias reach up to about 0.55 of the
+improvement, the orthogonal baseline 0, honest Adam training 0.48–1.0 depending on the seed; so the
+pass mark is 0.8 and only sparsities ≥ 0.7 are graded (at S = 0 the trained model is the baseline and
+the ratio is undefined).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pydantic
+import torch
+
+from workers.exercises._arrays import from_learner, learner_array
+from workers.exercises._figures import new_figure, to_data_uri
+from workers import reference_models
+from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
+from workers.sandbox.validation import require_function
+
+REPRESENTED_NORM = 0.5  # a feature with a shorter direction is, in effect, dropped
+SPARSITIES = (0.7, 0.9, 0.99)  # the sparsities with a trained reference model
+SHAPES = ((5, 2), (20, 5))
+
+
+def reference_model_name(n_features: int, d_hidden: int, sparsity: float) -> str:
+    return f"toy-superposition-{n_features}x{d_hidden}-s{sparsity}"
+
+
+def sparse_sample(n_features: int, sparsity: float, size: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.rand(size, n_features, generator=generator)
+    return values * (torch.rand(size, n_features, generator=generator) >= sparsity)
+
+
+def toy_loss(W: torch.Tensor, b: torch.Tensor, x: torch.Tensor, importance: torch.Tensor) -> torch.Tensor:
+    """E Σ_i I_i (x_i − ReLU(W Wᵀ x + b)_i)², W being [n, d] with one row per feature."""
+    reconstruction = torch.relu(x @ W @ W.T + b)
+    return (importance * (x - reconstruction) ** 2).sum(-1).mean()
+
+
+def best_bias(W: torch.Tensor, x: torch.Tensor, importance: torch.Tensor, steps: int = 400) -> torch.Tensor:
+    """The bias that minimises the loss for fixed W (Adam on a fitting sample).
+
+    It starts slightly positive: at exactly 0 a dropped feature's ReLU has no gradient and would stay off.
+    """
+    b = torch.full((W.shape[0],), 0.1, requires_grad=True)
+    optimiser = torch.optim.Adam([b], lr=0.01)
+    for _ in range(steps):
+        loss = toy_loss(W, b, x, importance)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return b.detach()
+
+
+def baseline_loss(x: torch.Tensor, importance: torch.Tensor, d_hidden: int) -> float:
+    """Keep the d most important features orthogonally (no error), output the best constant for the others.
+
+    The best constant is the feature's mean, so a dropped feature costs I_i Var(x_i), in expectation
+    I_i (p/3 − p²/4); measured on the evaluation sample so that all three losses share its noise.
+    """
+    dropped = importance.argsort(descending=True)[d_hidden:]
+    return float((importance[dropped] * x[:, dropped].var(dim=0, unbiased=False)).sum())
+
+
+class SuperpositionToy(ExerciseKind):
+    slug = "superposition-toy"
+    title = "Superposition in a toy model (pack n sparse features into d dimensions)"
+    learner_interface = (
+        "Define `toy_model(n_features: int, d_hidden: int, sparsity: float, importance: list[float])` returning "
+        "`W`, a tensor of shape `[n_features, d_hidden]` whose **rows** are the feature directions, or a pair "
+        "`(W, b)` with a bias `b` of shape `[n_features]`. The model is $\\hat x = \\mathrm{ReLU}(W W^\\top x + b)$; "
+        "each input feature is 0 with probability `sparsity` and uniform on $[0, 1]$ otherwise, and the loss is "
+        "$\\mathbb{E} \\sum_i I_i (x_i - \\hat x_i)^2$ with the given importances $I_i$. Without `b` the grader "
+        "uses the best bias for your `W`. The score compares your loss with keeping the `d_hidden` most "
+        "important features orthogonally (0) and with a trained reference model (1); 0.8 passes.\n\n"
+        "Training is the honest way: `torch.optim.Adam` for a few thousand steps on batches you sample "
+        "yourself. Training sometimes sticks in a local minimum: if your ratio is low, try a few seeds and "
+        "keep the best W."
+    )
+    starter_code = (
+        "import torch\n\n\n"
+        "def toy_model(n_features, d_hidden, sparsity, importance):\n"
+        "    # The orthogonal baseline: keep the d_hidden most important features, drop the rest.\n"
+        "    return torch.eye(n_features, d_hidden)\n"
+    )
+    reference_solution = (
+        "import torch\n\n\n"
+        "def toy_model(n_features, d_hidden, sparsity, importance):\n"
+        "    importance = torch.tensor(importance)\n"
+        "    best = None\n"
+        "    for seed in range(2):  # training can stick in a local minimum: keep the best of a few seeds\n"
+        "        torch.manual_seed(seed)\n"
+        "        W = torch.nn.Parameter(torch.randn(n_features, d_hidden) * 0.5)\n"
+        "        b = torch.nn.Parameter(torch.zeros(n_features))\n"
+        "        optimiser = torch.optim.Adam([W, b], lr=0.02)\n"
+        "        for _ in range(1000):\n"
+        "            x = torch.rand(512, n_features) * (torch.rand(512, n_features) >= sparsity)\n"
+        "            loss = (importance * (x - torch.relu(x @ W @ W.T + b)) ** 2).sum(-1).mean()\n"
+        "            optimiser.zero_grad()\n"
+        "            loss.backward()\n"
+        "            optimiser.step()\n"
+        "        if best is None or loss.item() < best[0]:\n"
+        "            best = (loss.item(), W.detach(), b.detach())\n"
+        "    return best[1], best[2]\n"
+    )
+
+    class Config(ExerciseKind.Config):
+        n_features: int = pydantic.Field(5, description="n: number of sparse input features.")
+        d_hidden: int = pydantic.Field(2, description="d: dimension of the hidden layer.")
+        sparsity: float = pydantic.Field(0.9, description="S: probability that a feature is 0. One of 0.7, 0.9, 0.99.")
+        pass_ratio: float = pydantic.Field(0.8, gt=0, le=1, description="Share of the reference's improvement that passes.")
+        sample_size: int = pydantic.Field(20_000, ge=1000, le=200_000)
+        sample_seed: int = pydantic.Field(7, description="Seed of the hidden evaluation sample.")
+
+        @pydantic.model_validator(mode="after")
+        def _has_reference(self):
+            if (self.n_features, self.d_hidden) not in SHAPES or self.sparsity not in SPARSITIES:
+                raise ValueError(
+                    f"no trained reference model for n={self.n_features}, d={self.d_hidden}, S={self.sparsity}; "
+                    f"choose (n, d) from {list(SHAPES)} and S from {list(SPARSITIES)}"
+                )
+            return self
+
+    def reference_models(self) -> list[str]:
+        return [reference_model_name(self.config.n_features, self.config.d_hidden, self.config.sparsity)]
+
+    def child_inputs(self) -> dict[str, Any]:
+        c = self.config
+        return {"n_features": c.n_features, "d_hidden": c.d_hidden, "sparsity": c.sparsity,
+                "importance": [0.9**i for i in range(c.n_features)]}
+
+    @staticmethod
+    def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
+        toy_model = require_function(learner, "toy_model", "n_features, d_hidden, sparsity, importance")
+        answer = toy_model(inputs["n_features"], inputs["d_hidden"], inputs["sparsity"], list(inputs["importance"]))
+        if isinstance(answer, (tuple, list)) and len(answer) == 2 and not isinstance(answer[0], (int, float)):
+            return {"W": from_learner(answer[0]), "b": from_learner(answer[1])}
+        return {"W": from_learner(answer)}
+
+    def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
+        c = self.config
+        n, d = c.n_features, c.d_hidden
+        W = torch.from_numpy(learner_array(outputs, "W", shape=(n, d)).astype(np.float32))
+        reference = reference_models.load(self.reference_models()[0], "cpu")
+        importance = reference.importance.detach().cpu()
+        evaluation = sparse_sample(n, c.sparsity, c.sample_size, c.sample_seed)
+        if "b" in outputs:
+            b = torch.from_numpy(learner_array(outputs, "b", shape=(n,)).astype(np.float32))
+            bias_note = "your bias"
+        else:
+            b = best_bias(W, sparse_sample(n, c.sparsity, c.sample_size, c.sample_seed + 1), importance)
+            bias_note = "the best bias for your W"
+        with torch.no_grad():
+            loss = float(toy_loss(W, b, evaluation, importance))
+            reference_loss = float(toy_loss(reference.W.detach().cpu(), reference.b.detach().cpu(), evaluation, importance))
+        if not math.isfinite(loss):
+            raise InvalidOutput("W: the toy model's loss with your W is not finite; are some entries huge?")
+        baseline = baseline_loss(evaluation, importance, d)
+        ratio = (baseline - loss) / (baseline - reference_loss)
+        geometry = _geometry(W)
+        passed = ratio >= c.pass_ratio
+        checks = [Check("share of the reference's improvement", passed, round(ratio, 3), c.pass_ratio,
+                        f"loss {loss:.5f} against baseline {baseline:.5f} and reference {reference_loss:.5f}")]
+        feedback = (
+            f"With {bias_note}, your toy model's loss is **{loss:.5f}**. Keeping the {d} most important features "
+            f"orthogonally gives {baseline:.5f}; the trained reference gives {reference_loss:.5f}. You achieve "
+            f"**{ratio:.2f}** of the reference's improvement (passing: {c.pass_ratio}). "
+            f"{geometry['features_represented']} of {n} features have a direction (norm ≥ {REPRESENTED_NORM}); "
+            f"their interference |w_i·w_j| is at most {geometry['max_interference']:.3f} "
+            f"(mean {geometry['mean_interference']:.3f})."
+        )
+        if not passed:
+            feedback += (
+                " Below the pass mark: sparse features can share dimensions, so more than d of them can get a "
+                "direction. If you trained, try a few seeds; training sometimes sticks in a local minimum."
+            )
+        figures = {"Gram matrix W Wᵀ": _gram_heatmap(W)}
+        if d == 2:
+            figures["feature directions"] = _directions(W)
+        return Grade(
+            score=1.0 if passed else 0.5 * min(max(ratio, 0.0), 1.0),
+            max_score=1.0,
+            checks=checks,
+            feedback=feedback,
+            metrics={"loss": round(loss, 6), "baseline_loss": round(baseline, 6),
+                     "reference_loss": round(reference_loss, 6), "ratio": round(ratio, 4), **geometry},
+            figures=figures,
+        )
+
+
+def _geometry(W: torch.Tensor) -> dict[str, Any]:
+    norms = W.norm(dim=1)
+    kept = norms >= REPRESENTED_NORM
+    gram = (W @ W.T)[kept][:, kept]
+    interference = gram[~torch.eye(len(gram), dtype=torch.bool)].abs()
+    return {
+        "features_represented": int(kept.sum()),
+        "norms": [round(float(x), 3) for x in norms],
+        "max_interference": float(interference.max()) if len(interference) else 0.0,
+        "mean_interference": float(interference.mean()) if len(interference) else 0.0,
+    }
+
+
+def _gram_heatmap(W: torch.Tensor) -> str:
+    gram = (W @ W.T).numpy()
+    limit = max(float(np.abs(gram).max()), 1e-6)
+    figure, axes = new_figure(3.8, 3.2)
+    image = axes.imshow(gram, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    figure.colorbar(image, ax=axes)
+    axes.set_title("W Wᵀ (diagonal: norms², off: interference)")
+    axes.set_xlabel("feature j")
+    axes.set_ylabel("feature i")
+    return to_data_uri(figure)
+
+
+def _directions(W: torch.Tensor) -> str:
+    figure, axes = new_figure(3.4, 3.4)
+    reach = max(float(W.norm(dim=1).max()), 1e-6) * 1.2
+    for i, (x, y) in enumerate(W.tolist()):
+        axes.annotate("", xy=(x, y), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": f"C{i % 10}"})
+        axes.text(x * 1.08, y * 1.08, str(i), ha="center", va="center")
+    axes.set_xlim(-reach, reach)
+    axes.set_ylim(-reach, reach)
+    axes.set_aspect("equal")
+    axes.axhline(0, color="#ccc", linewidth=0.5)
+    axes.axvline(0, color="#ccc", linewidth=0.5)
+    axes.set_title("Feature directions (rows of W)")
+    return to_data_uri(figure)
