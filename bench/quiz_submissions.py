@@ -24,6 +24,7 @@ import os
 import pstats
 import random
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -295,6 +296,7 @@ def main() -> None:
 
     connections.close_all()
     drop_database()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
     rps = len(latencies) / wall
     p50, p95, p99 = (percentile(latencies, f) * 1000 for f in (0.50, 0.95, 0.99))
