@@ -258,7 +258,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     options = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="mechgrade-bench-")
+    data_dir = tempfile.mkdtemp(prefix="mechgrade-quiz-bench-")
     env = server_environment(data_dir)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
