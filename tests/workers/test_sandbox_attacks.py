@@ -16,16 +16,9 @@ import pytest
 import torch
 from django.conf import settings
 
+from tests.workers.test_sandbox_run import call_main, sandbox  # noqa: F401 - the fixture
 from workers.sandbox import Limits, Sandbox
 from workers.sandbox.isolation import sandbox_dir
-
-
-def tiny_model() -> dict:
-    return {"weights": torch.ones(4, 4)}
-
-
-def call_main(learner: dict, inputs: dict, models: dict) -> dict:
-    return {"value": learner["main"](inputs, models)}
 
 
 def matmul_with_model(learner: dict, inputs: dict, models: dict) -> dict:
@@ -35,12 +28,6 @@ def matmul_with_model(learner: dict, inputs: dict, models: dict) -> dict:
 
 
 QUICK = Limits(wall_seconds=3, cpu_seconds=2, memory_bytes=512 * 1024**2)
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(preload=tiny_model) as sandbox:
-        yield sandbox
 
 
 def assert_healthy(sandbox: Sandbox) -> None:

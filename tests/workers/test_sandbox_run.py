@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import signal
 import threading
@@ -22,7 +24,7 @@ def tiny_models() -> dict:
     config = TransformerBridgeConfig(
         d_model=16, d_head=4, n_layers=2, n_ctx=8, n_heads=4, d_vocab=20, d_mlp=32, act_fn="relu", seed=0
     )
-    return {"model": TransformerBridge.boot_native(config)}
+    return {"model": TransformerBridge.boot_native(config), "weights": torch.ones(4, 4)}
 
 
 def call_main(learner: dict, inputs: dict, models: dict) -> dict:
@@ -46,10 +48,17 @@ def eventually(condition, seconds: float = 5.0) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(preload=tiny_models) as sandbox:
-        yield sandbox
+@functools.cache
+def warm_sandbox() -> Sandbox:
+    """One warm sandbox for every sandbox test module (starting one takes seconds), closed at exit."""
+    sandbox = Sandbox(preload=tiny_models)
+    atexit.register(sandbox.close)
+    return sandbox
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return warm_sandbox()
 
 
 def test_a_hooked_forward_pass_on_the_preloaded_model_returns_arrays(sandbox):
