@@ -62,6 +62,7 @@ def test_fork_bomb_cannot_start_a_single_process(sandbox):
 
     assert result.status == "exception"
     assert "BlockingIOError: [Errno 11] Resource temporarily unavailable" in result.message
+    assert result.message.endswith("Note: code here cannot start processes or threads.")
     assert result.line == 5
     assert_healthy(sandbox)
 
@@ -103,6 +104,7 @@ def test_no_tcp_connection_to_redis_or_postgres(sandbox, port):
     result = run(sandbox, f"socket.create_connection(('127.0.0.1', {port}), timeout=2)")
 
     assert result.status == "exception" and "PermissionError" in result.message
+    assert result.message.endswith("Note: code here has no network access.")
     assert_healthy(sandbox)
 
 
@@ -132,6 +134,7 @@ def test_project_files_secrets_and_other_processes_environment_are_unreadable(sa
     result = run(sandbox, "return open(inputs['path'], 'rb').read(100)", {"path": str(path)})
 
     assert result.status == "exception" and "PermissionError: [Errno 13] Permission denied" in result.message
+    assert result.message.endswith("Note: code here can only use files in its own working folder.")
     assert_healthy(sandbox)
 
 

@@ -228,9 +228,21 @@ def _exception_frame(exc: BaseException, limits: Limits, started_at: float) -> d
     text = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
     if frames:
         text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) + text
+    return _frame("exception", text + _hint(exc), line, started_at)
+
+
+def _hint(exc: BaseException) -> str:
+    """What the sandbox did to cause this exception, where it was the sandbox."""
+    frames = traceback.extract_tb(exc.__traceback__)
     if isinstance(exc, ModuleNotFoundError):
-        text += "\nModules you can import here: " + ", ".join(sorted(set(PRELOADED_MODULES) & set(sys.modules)))
-    return _frame("exception", text, line, started_at)
+        return "\nModules you can import here: " + ", ".join(sorted(set(PRELOADED_MODULES) & set(sys.modules)))
+    if (isinstance(exc, BlockingIOError) and exc.errno == errno.EAGAIN) or "can't start new thread" in str(exc):
+        return "\nNote: code here cannot start processes or threads."
+    if isinstance(exc, PermissionError) and any(frame.filename.endswith("socket.py") for frame in frames):
+        return "\nNote: code here has no network access."
+    if isinstance(exc, PermissionError) and exc.filename:
+        return "\nNote: code here can only use files in its own working folder."
+    return ""
 
 
 def _write_all(fd: int, data: bytes) -> None:
