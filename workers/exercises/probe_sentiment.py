@@ -1,0 +1,261 @@
+"""``probe-sentiment``: fit a linear probe for sentiment, then find out whether the model actually uses it.
+
+The child runs ``sentiment-2l`` on the training reviews, hands the learner the residual stream at the
+read hook and the labels, and returns the learner's direction. The trusted parent then measures, on
+held-out reviews the child never saw:
+
+* accuracy: does the direction separate positive from negative (threshold fit on the training reviews)?
+* causal drop: how much of the model's sentiment logit difference is lost when the direction is
+  projected out of the residual stream at the read position;
+* flip rate: how often the model's answer changes sentiment when the activations are pushed along
+  the direction to the other class's mean (times ``steer_scale``).
+
+Passing needs all three: a probe that decodes but is not what the model uses fails, which is the
+lesson's point (decodable ≠ used).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pydantic
+import torch
+
+from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
+from workers.reference_models import load, sentiment
+from workers.sandbox.validation import expect_array, expect_number, require_function
+
+MODEL = "sentiment-2l"
+
+
+class ProbeSentiment(ExerciseKind):
+    slug = "probe-sentiment"
+    title = "Linear probe for sentiment, graded by decoding and by causal effect"
+    learner_interface = f"""
+Define
+
+```python
+def fit_probe(acts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    ...
+```
+
+- `acts`: `float32` tensor of shape `[N, 64]` (N = 400 by default): the residual stream of the reference
+  model `{MODEL}` at hook `{sentiment.READ_HOOK}`, last position, for N training reviews.
+- `labels`: `int64` tensor of shape `[N]`: `1` for a positive review, `0` for a negative one.
+- Return a direction of shape `[64]` that points from negative towards positive. You may instead
+  return a pair `(direction, bias)` with a float `bias`; then "positive" means `acts @ direction + bias > 0`.
+
+The model is a 2-layer attention-only TransformerLens model (`TransformerBridge`, d_model 64, 4 heads,
+word-level vocabulary). A review is `<bos> the SUBJECT was MODIFIER ADJECTIVE`, e.g.
+"the pizza was not good"; `not` flips the adjective's sentiment, `very`, `really`, `so`, `quite` keep it.
+The model answers with one of 8 words, `pos_TOPIC` or `neg_TOPIC` (topics food, film, place, tech), and
+its sentiment logit difference is `logsumexp(logits[pos_*]) - logsumexp(logits[neg_*])` at the last position.
+
+Grading, on held-out reviews your code never sees:
+1. held-out accuracy of your direction (with your bias, or a threshold fit on the training reviews);
+2. causal drop: the share of the model's logit difference lost when your direction is projected out of
+   `{sentiment.READ_HOOK}` at the last position (`x - (x·u) u`, u your unit direction);
+3. flip rate: the share of reviews whose predicted sentiment flips when the activation is moved along
+   your direction to the other class's mean.
+
+All three must pass. A direction that decodes well but that the model does not use fails 2 and 3.
+"""
+    starter_code = '''import torch
+
+
+def fit_probe(acts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Return a direction [d_model] pointing from negative towards positive reviews."""
+    raise NotImplementedError
+'''
+    reference_solution = '''import torch
+
+
+def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
+    """Logistic regression by gradient descent, with a bias."""
+    direction = torch.zeros(acts.shape[1], requires_grad=True)
+    bias = torch.zeros((), requires_grad=True)
+    optimiser = torch.optim.Adam([direction, bias], lr=0.05)
+    for _ in range(300):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(acts @ direction + bias, labels.float())
+        optimiser.zero_grad()
+        (loss + 1e-3 * direction.pow(2).sum()).backward()
+        optimiser.step()
+    return direction.detach(), bias.item()
+'''
+
+    class Config(ExerciseKind.Config):
+        n_train: int = pydantic.Field(400, ge=50, le=800, description="training reviews handed to the learner")
+        n_heldout: int = pydantic.Field(400, ge=50, le=800, description="held-out reviews, only in the grader")
+        split_seed: int = 0
+        min_accuracy: float = pydantic.Field(0.95, ge=0, le=1)
+        min_drop: float = pydantic.Field(0.7, ge=0, le=1)
+        min_drop_vs_reference: float = pydantic.Field(
+            0.8, ge=0, le=1, description="also pass when the drop reaches this share of the grader's own direction's"
+        )
+        min_flip: float = pydantic.Field(0.9, ge=0, le=1)
+        steer_scale: float = pydantic.Field(1.5, gt=0, description="push to the other class's mean, times this")
+
+        @pydantic.model_validator(mode="after")
+        def _reviews_exist(self):
+            if self.n_train + self.n_heldout > len(sentiment.SENTENCES):
+                raise ValueError(f"n_train + n_heldout must be at most {len(sentiment.SENTENCES)} distinct reviews")
+            return self
+
+    def reference_models(self) -> list[str]:
+        return [MODEL]
+
+    def child_inputs(self) -> dict[str, Any]:
+        train, _ = sentiment.split(self.config.split_seed, self.config.n_train, self.config.n_heldout)
+        tokens, _, positive = sentiment.encode(train)
+        return {"model": MODEL, "hook": sentiment.READ_HOOK, "tokens": tokens.numpy(),
+                "labels": positive.long().numpy()}
+
+    @staticmethod
+    def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
+        fit_probe = require_function(learner, "fit_probe", "acts, labels")
+        model = models[inputs["model"]]
+        hook = inputs["hook"]
+        with torch.no_grad():
+            _, cache = model.run_with_cache(torch.as_tensor(inputs["tokens"]).to(model.cfg.device), names_filter=hook)
+        acts = cache[hook][:, -1].detach().cpu().clone()
+        result = fit_probe(acts, torch.as_tensor(inputs["labels"]))
+        if isinstance(result, tuple) and len(result) == 2:
+            return {"direction": _plain(result[0]), "bias": _plain(result[1])}
+        return {"direction": _plain(result)}
+
+    def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
+        model = models[MODEL] if MODEL in models else load(MODEL, device)
+        d_model = model.cfg.d_model
+        direction = expect_array(outputs, "direction", shape=(d_model,))
+        bias = expect_number(outputs, "bias") if "bias" in outputs else None
+        if not np.linalg.norm(direction) > 1e-8:
+            raise InvalidOutput(f"direction: expected a non-zero vector of shape [{d_model}], got all zeros")
+        reviews = Reviews.prepare(model, self.config)
+        measured = measure(reviews, torch.as_tensor(direction), bias, self.config.steer_scale)
+        reference = measure(reviews, reviews.reference_direction(), None, self.config.steer_scale)
+        return self.judge(measured, reference)
+
+    def judge(self, measured: dict[str, float], reference: dict[str, float]) -> Grade:
+        """The grading rule: the three measurements against the configured thresholds."""
+        c = self.config
+        drop_needed = min(c.min_drop, c.min_drop_vs_reference * reference["drop"])
+        accuracy, drop, flip = measured["accuracy"], measured["drop"], measured["flip"]
+        checks = [
+            Check("held-out accuracy", accuracy >= c.min_accuracy, round(accuracy, 4), c.min_accuracy,
+                  "share of held-out reviews on the right side of your direction"),
+            Check("causal drop", drop >= drop_needed, round(drop, 4), round(drop_needed, 4),
+                  f"share of the sentiment logit difference lost when your direction is projected out of "
+                  f"{sentiment.READ_HOOK}"),
+            Check("flip rate", flip >= c.min_flip, round(flip, 4), c.min_flip,
+                  "share of reviews whose sentiment flips when pushed along your direction"),
+        ]
+        lines = [
+            f"**Held-out accuracy {accuracy:.1%}** (needs {c.min_accuracy:.0%}) on {c.n_heldout} reviews your "
+            "code never saw: "
+            + ("your direction separates positive from negative reviews." if checks[0].passed else
+               "your direction does not separate them well enough"
+               + (" (it points towards *negative*: flip its sign)." if accuracy < 0.5 else ".")),
+            f"**Causal drop {drop:.1%}** (needs {drop_needed:.0%}; the grader's own difference-of-means direction "
+            f"gives {reference['drop']:.0%}): "
+            + ("the model relies on this direction." if checks[1].passed else
+               "projecting your direction out barely changes the model's answer, so the model does not rely on it "
+               "— decodable is not the same as used."),
+            f"**Flip rate {flip:.1%}** (needs {c.min_flip:.0%}): "
+            + ("pushing along your direction flips the model's sentiment." if checks[2].passed else
+               "pushing along your direction rarely flips the model's sentiment."),
+        ]
+        passed = all(check.passed for check in checks)
+        lines.append("All three pass: you found the direction the model uses." if passed else
+                     "Full marks need all three: a probe must decode sentiment *and* be what the model uses.")
+        return Grade(
+            score=1.0 if passed else 0.0,
+            max_score=1.0,
+            checks=checks,
+            feedback="\n\n".join(lines),
+            metrics={**{k: round(v, 4) for k, v in measured.items()},
+                     **{f"reference_{k}": round(v, 4) for k, v in reference.items()}},
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Tensors and arrays to numpy, numbers to float; anything else as is, for the parent to name."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().float().numpy()
+    if isinstance(value, (list, np.ndarray)):
+        try:
+            return np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError):
+            return repr(value)[:200]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return type(value).__name__
+
+
+@dataclass
+class Reviews:
+    """The reviews a probe is measured on, run through the model once: training split and held-out split."""
+
+    model: Any
+    train_acts: torch.Tensor
+    train_positive: torch.Tensor
+    tokens: torch.Tensor  # held-out
+    acts: torch.Tensor  # held-out, at the read hook, last position
+    positive: torch.Tensor  # held-out labels
+    clean: torch.Tensor  # held-out signed logit difference, mean
+
+    @classmethod
+    def prepare(cls, model, config: ProbeSentiment.Config) -> Reviews:
+        train, heldout = sentiment.split(config.split_seed, config.n_train, config.n_heldout)
+        _, train_acts, train_positive = _activations(model, train)
+        tokens, acts, positive = _activations(model, heldout)
+        with torch.no_grad():
+            clean = (sentiment.logit_difference(model(tokens)) * (positive.float() * 2 - 1)).mean()
+        return cls(model, train_acts, train_positive, tokens, acts, positive, clean)
+
+    def reference_direction(self) -> torch.Tensor:
+        """The grader's own probe: difference of class means on the training reviews."""
+        return self.train_acts[self.train_positive].mean(0) - self.train_acts[~self.train_positive].mean(0)
+
+
+def _activations(model, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    tokens, _, positive = sentiment.encode(indices)
+    tokens = tokens.to(model.cfg.device)
+    with torch.no_grad():
+        _, cache = model.run_with_cache(tokens, names_filter=sentiment.READ_HOOK)
+    return tokens, cache[sentiment.READ_HOOK][:, -1], positive.to(model.cfg.device)
+
+
+@torch.no_grad()
+def measure(reviews: Reviews, direction: torch.Tensor, bias: float | None, steer_scale: float) -> dict[str, float]:
+    """Held-out accuracy, causal drop and flip rate of ``direction`` (see the module docstring)."""
+    model, acts, positive = reviews.model, reviews.acts, reviews.positive
+    direction = direction.to(acts.device, torch.float32)
+    unit = direction / direction.norm()
+
+    projections = reviews.train_acts @ unit
+    positive_mean = projections[reviews.train_positive].mean()
+    negative_mean = projections[~reviews.train_positive].mean()
+    if bias is None:
+        predicted = acts @ unit > (positive_mean + negative_mean) / 2
+    else:
+        predicted = acts @ direction + bias > 0
+    accuracy = (predicted == positive).float().mean()
+
+    def project_out(resid, hook):
+        resid[:, -1] -= (resid[:, -1] @ unit)[:, None] * unit
+        return resid
+
+    ablated = model.run_with_hooks(reviews.tokens, fwd_hooks=[(sentiment.READ_HOOK, project_out)])
+    ablated = (sentiment.logit_difference(ablated) * (positive.float() * 2 - 1)).mean()
+
+    shift = torch.where(positive, negative_mean - positive_mean, positive_mean - negative_mean) * steer_scale
+
+    def push(resid, hook):
+        resid[:, -1] += shift[:, None] * unit
+        return resid
+
+    steered = sentiment.logit_difference(model.run_with_hooks(reviews.tokens, fwd_hooks=[(sentiment.READ_HOOK, push)]))
+    flip = ((steered > 0) != positive).float().mean()
+    return {"accuracy": float(accuracy), "drop": float(1 - ablated / reviews.clean), "flip": float(flip)}
