@@ -195,7 +195,7 @@ class ScrubInduction(ExerciseKind):
     def _node(node: Any, model) -> tuple[int, int]:
         expected = 'NODE = ("blocks.L.attn.hook_z", H), e.g. ("blocks.1.attn.hook_z", 2)'
         if not _is_node(node):
-            raise InvalidOutput(f"NODE: expected {expected}; got {node if isinstance(node, str) else repr(node)}")
+            raise InvalidOutput(f"NODE: expected {expected}; got {node}")
         name, head = node
         match = _NODE.fullmatch(name)
         if match is None or int(match[1]) >= model.cfg.n_layers:
