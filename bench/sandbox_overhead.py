@@ -1,11 +1,12 @@
 """Per-submission overhead of the sandbox, warm against cold, and the memory the warm state costs.
 
-    .venv/bin/python bench/sandbox_overhead.py [--runs 200] [--cold-runs 10] [--device cpu|cuda]
+    .venv/bin/python bench/sandbox_overhead.py [--runs 200] [--cold-runs 10] [--pause-ms 50] [--device cpu|cuda]
 
 Warm: one ``Sandbox`` (zygote with torch, TransformerLens and a small reference model loaded) runs a
-trivial exercise ``--runs`` times. Its overhead per submission is the time from ``run()`` being called
-until the learner's code starts, plus the time from the learner's function returning until ``run()``
-returns the verdict (the exercise's own compute is excluded). Cold: a fresh Python process that imports
+trivial exercise ``--runs`` times back to back, then ``--runs`` times paced ``--pause-ms`` apart (as a
+worker is, writing the grade and taking the next task). The overhead per submission is the time from
+``run()`` being called until the learner's code starts, plus the time from the learner's function
+returning until ``run()`` returns the verdict (the exercise's own compute is excluded). Cold: a fresh Python process that imports
 torch and TransformerLens, builds the same model and runs the same code, timed from spawn to result.
 ``--device cuda`` checks the GPU path (pre-started children that own their CUDA context).
 Ends with one line of key=value pairs.
@@ -14,8 +15,8 @@ Ends with one line of key=value pairs.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -66,31 +67,45 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
+def measure(sandbox, runs: int, pause_s: float) -> dict[str, list[float]]:
+    """``runs`` runs of the trivial exercise (after five uncounted), ``pause_s`` apart."""
+    from workers.sandbox import Limits
+
+    figures: dict[str, list[float]] = {"overhead": [], "start": [], "finish": [], "call": []}
+    for n in range(runs + 5):
+        called = time.perf_counter()
+        result = sandbox.run(LEARNER_CODE, predict_entry, {"tokens": [1, 2, 3, 4]}, Limits())
+        elapsed_ms = (time.perf_counter() - called) * 1000
+        assert result.status == "ok", (result.status, result.message, result.stderr)
+        if n >= 5:
+            figures["start"].append(result.timings["start_ms"])
+            figures["finish"].append(result.timings["finish_ms"])
+            figures["overhead"].append(result.timings["start_ms"] + result.timings["finish_ms"])
+            figures["call"].append(elapsed_ms)
+        time.sleep(pause_s)
+    return figures
+
+
+def describe(name: str, values: list[float]) -> str:
+    return f"{name}: p50 {percentile(values, 50):.1f} ms, p95 {percentile(values, 95):.1f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--cold-runs", type=int, default=10)
+    parser.add_argument("--pause-ms", type=float, default=50.0, help="between paced runs (a grade write, the next task)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
 
-    from workers.sandbox import Limits, Sandbox
+    from workers.sandbox import Sandbox
 
     started = time.perf_counter()
     sandbox = Sandbox(preload=reference_model, device=args.device)
     warm_start_s = time.perf_counter() - started
-    limits = Limits()
-    overheads, starts, finishes, calls = [], [], [], []
     try:
-        for n in range(args.runs + 5):  # five to warm the path, not counted
-            called = time.perf_counter()
-            result = sandbox.run(LEARNER_CODE, predict_entry, {"tokens": [1, 2, 3, 4]}, limits)
-            elapsed_ms = (time.perf_counter() - called) * 1000
-            assert result.status == "ok", (result.status, result.message, result.stderr)
-            if n >= 5:
-                starts.append(result.timings["start_ms"])
-                finishes.append(result.timings["finish_ms"])
-                overheads.append(result.timings["start_ms"] + result.timings["finish_ms"])
-                calls.append(elapsed_ms)
+        back_to_back = measure(sandbox, args.runs, 0.0)
+        paced = measure(sandbox, args.runs, args.pause_ms / 1000)
         zygote_peak_kb = peak_rss_kb(sandbox.pid)
     finally:
         sandbox.close()
@@ -99,23 +114,29 @@ def main() -> None:
     colds = []
     for _ in range(args.cold_runs):
         called = time.perf_counter()
-        subprocess.run([sys.executable, "-c", f"DEVICE = {args.device!r}\n" + COLD_SCRIPT], check=True, capture_output=True)
+        script = f"DEVICE = {args.device!r}\n" + COLD_SCRIPT
+        subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
         colds.append((time.perf_counter() - called) * 1000)
 
-    warm_p50, warm_p95 = percentile(overheads, 50), percentile(overheads, 95)
+    warm_p50, warm_p95 = percentile(back_to_back["overhead"], 50), percentile(back_to_back["overhead"], 95)
+    paced_p50 = percentile(paced["overhead"], 50)
     cold_p50, cold_p95 = percentile(colds, 50), percentile(colds, 95)
-    print(f"device: {args.device}; warm runs: {args.runs}; cold runs: {args.cold_runs}")
+    print(f"device: {args.device}; warm runs: {args.runs} back to back, {args.runs} paced {args.pause_ms:g} ms apart;"
+          f" cold runs: {args.cold_runs}; load average before cold runs: {os.getloadavg()[0]:.1f}")
     print(f"zygote start (imports, model, isolation probe): {warm_start_s:.1f} s")
-    print(f"warm overhead (run() -> learner starts + learner returns -> verdict): p50 {warm_p50:.1f} ms, p95 {warm_p95:.1f} ms")
-    print(f"  run() -> learner starts:       p50 {percentile(starts, 50):.1f} ms, p95 {percentile(starts, 95):.1f} ms")
-    print(f"  learner returns -> verdict:    p50 {percentile(finishes, 50):.1f} ms, p95 {percentile(finishes, 95):.1f} ms")
-    print(f"  whole run() call (with the forward pass): p50 {percentile(calls, 50):.1f} ms, p95 {percentile(calls, 95):.1f} ms, mean {statistics.mean(calls):.1f} ms")
+    for label, figures in (("back to back", back_to_back), (f"paced {args.pause_ms:g} ms apart", paced)):
+        print(f"warm, {label}:")
+        print("  " + describe("overhead (run() -> learner starts, learner returns -> verdict)", figures["overhead"]))
+        print("  " + describe("  run() -> learner starts", figures["start"]))
+        print("  " + describe("  learner returns -> verdict", figures["finish"]))
+        print("  " + describe("whole run() call, forward pass included", figures["call"]))
     print(f"cold process (spawn, imports, model, run): p50 {cold_p50:.0f} ms, p95 {cold_p95:.0f} ms")
     print(f"peak memory: zygote {zygote_peak_kb / 1024:.0f} MiB, worker {worker_peak_kb / 1024:.0f} MiB")
     print(
         f"device={args.device} runs={args.runs} warm_p50_ms={warm_p50:.1f} warm_p95_ms={warm_p95:.1f} "
-        f"cold_runs={args.cold_runs} cold_p50_ms={cold_p50:.0f} cold_p95_ms={cold_p95:.0f} ratio={cold_p50 / warm_p50:.0f} "
-        f"call_p50_ms={percentile(calls, 50):.1f} zygote_peak_mib={zygote_peak_kb / 1024:.0f} worker_peak_mib={worker_peak_kb / 1024:.0f}"
+        f"paced_p50_ms={paced_p50:.1f} cold_runs={args.cold_runs} cold_p50_ms={cold_p50:.0f} "
+        f"cold_p95_ms={cold_p95:.0f} ratio={cold_p50 / warm_p50:.0f} "
+        f"zygote_peak_mib={zygote_peak_kb / 1024:.0f} worker_peak_mib={worker_peak_kb / 1024:.0f}"
     )
 
 

@@ -38,6 +38,7 @@ SLOTS_ENV = "MECHGRADE_SANDBOX_SLOTS"
 
 MECHANISMS = ("user id", "landlock", "network namespace", "seccomp")
 RESULT_FD = 3
+UIDS_PER_SLOT = 3
 _CUDA_THREAD_ALLOWANCE = 4
 
 _CLONE_NEWNET = 0x40000000
@@ -72,11 +73,11 @@ def _libc_call(result: int, what: str) -> None:
 class Slot:
     """One concurrent sandbox, held for the zygote's lifetime by an flock on its lock file.
 
-    It owns two uids and alternates between them, so one child can start while the previous one is
-    still being torn down, without the two sharing a process count or being able to signal each other.
+    It owns ``UIDS_PER_SLOT`` uids and takes them in turn, so the next child can be started while earlier
+    ones are still being torn down, without any two sharing a process count or signalling each other.
     """
 
-    uids: tuple[int, int]
+    uids: tuple[int, ...]
     lock_fd: int
     runs_dir: Path
     index: int
@@ -113,7 +114,7 @@ def acquire_slot() -> Slot:
     runs = _private_dir(root / "runs", 0o711)
     base = int(os.environ.get(UID_BASE_ENV, "640000"))
     for index in range(int(os.environ.get(SLOTS_ENV, "64"))):
-        uids = (base + 2 * index, base + 2 * index + 1)
+        uids = tuple(range(base + UIDS_PER_SLOT * index, base + UIDS_PER_SLOT * (index + 1)))
         if not all(map(_unused, uids)):
             continue
         fd = os.open(root / f"slot-{index}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

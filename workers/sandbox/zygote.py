@@ -8,7 +8,7 @@ Messages on the control socket (``wire`` frames; file descriptors travel with SC
   whenever a child has been reaped and cleaned up after, ``exited``.
 
 The pre-started child (the spare) takes the next job at once; a new spare is forked while that job
-runs, under the slot's other uid. Forking this large process and tearing a child down each take tens
+runs, under another of the slot's uids. Forking this large process and tearing a child down each take tens
 of milliseconds, and neither is on a submission's path any more.
 """
 
@@ -164,8 +164,8 @@ class Zygote:
         shutil.rmtree(spare.run_dir, ignore_errors=True)
 
     def _kill_oldest_run(self) -> None:
-        """Both uids are held by earlier runs that the worker is done with (it sends one job at a time):
-        they are exiting, or still running after sending their result. Kill the older one."""
+        """Every uid is held by an earlier run that the worker is done with (it sends one job at a time):
+        they are exiting, or still running after sending their result. Kill the oldest."""
         oldest = min(self.running.values(), key=lambda c: c.started)
         signal.pidfd_send_signal(oldest.pidfd, signal.SIGKILL)
         self._finish(oldest.pid)
