@@ -50,12 +50,16 @@ def head_outputs(model, tokens: torch.Tensor, layers: Iterable[int]) -> dict[int
     return {layer: cache[name] for name, layer in names.items()}
 
 
-def mean_ablation(model, tokens: torch.Tensor, heads: Iterable[Head]) -> list[Hook]:
-    """Hooks that replace each head's output by its mean over the batch (per position) on ``tokens``."""
-    heads = sorted(set(heads))
-    means = {layer: z.mean(dim=0, keepdim=True) for layer, z in head_outputs(model, tokens, {l for l, _ in heads}).items()}
+def head_means(model, tokens: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Every head's output averaged over the batch, per position: ``{layer: [1, position, head, d_head]}``."""
+    outputs = head_outputs(model, tokens, range(model.cfg.n_layers))
+    return {layer: z.mean(dim=0, keepdim=True) for layer, z in outputs.items()}
+
+
+def mean_ablation(means: dict[int, torch.Tensor], heads: Iterable[Head]) -> list[Hook]:
+    """Hooks that replace each head's output by its mean (``head_means``)."""
     by_layer: dict[int, list[int]] = {}
-    for layer, head in heads:
+    for layer, head in sorted(set(heads)):
         by_layer.setdefault(layer, []).append(head)
 
     def replace(layer: int, chosen: list[int]) -> Callable[[torch.Tensor, object], torch.Tensor]:

@@ -12,11 +12,12 @@ repeated random tokens (loss where only induction predicts the next word) with h
 - minimality: a returned head whose removal raises the only-circuit share by less than
   ``least_contribution`` is superfluous and costs points.
 
-Measured (probe seed 23): the public circuit is L0.H2, L0.H3 (previous-token) and L1.H0, L1.H2, L1.H3
-(induction): necessity 0.99, sufficiency 0.05; the hidden one L0.H1, L0.H2, L1.H0, L1.H2, L1.H3:
-necessity 1.00, sufficiency 0.01. Each of those heads contributes 0.03–0.56 of the span when dropped,
-every other head less than 0.004 (or makes it better), hence 0.02. Hard-coding the public heads
-gives sufficiency 0.67 on the hidden model; the induction heads alone 0.97.
+Measured (probe seed 23, checkpoints of 2000 steps): the public circuit is L0.H2, L0.H3
+(previous-token) and L1.H0, L1.H2, L1.H3 (induction): necessity 0.99, sufficiency 0.03; the hidden
+one is L0.H0, L0.H3, L1.H1, L1.H2, L1.H3: necessity 1.00, sufficiency 0.005. Each circuit head keeps
+0.026–0.83 of the span (dropping it raises the only-circuit share by that much), every other head at
+most 0.001, hence 0.01. Hard-coding the public heads gives sufficiency 0.81 on the hidden model; the
+induction heads alone 0.94–0.97; returning every head passes both tests but pads the circuit.
 
 The hidden model's result is worth more than the public one's, because it is the universality test.
 The stored answer key is only shown to instructors as a cross-check.
@@ -101,7 +102,7 @@ class InductionCircuit(ExerciseKind):
         necessity_min: float = pydantic.Field(0.5, description="Least share of the all-heads loss rise from ablating the circuit.")
         sufficiency_max: float = pydantic.Field(0.25, description="Most share of it when only the circuit is kept.")
         least_contribution: float = pydantic.Field(
-            0.02, description="A returned head that keeps less than this share of the loss when only the circuit is kept is superfluous."
+            0.01, description="A returned head that keeps less than this share of the loss when only the circuit is kept is superfluous."
         )
         superfluous_cost: float = pydantic.Field(0.25, ge=0, le=1, description="Points lost per superfluous head (of one).")
         hidden_weight: float = pydantic.Field(0.7, ge=0, le=1, description="Share of the score from the hidden model.")
@@ -159,10 +160,10 @@ class InductionCircuit(ExerciseKind):
         tokens = _circuits.repeated_tokens(c.seed)
         positions = _circuits.induction_positions()
         everything = _circuits.all_heads(model)
+        means = _circuits.head_means(model, tokens)
 
         def loss_without(ablated: list[_circuits.Head]) -> float:
-            hooks = _circuits.mean_ablation(model, tokens, ablated) if ablated else []
-            return _circuits.loss_at(model, tokens, positions, hooks)
+            return _circuits.loss_at(model, tokens, positions, _circuits.mean_ablation(means, ablated))
 
         clean, lost = loss_without([]), loss_without(everything)
         span = lost - clean
