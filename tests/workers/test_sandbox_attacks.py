@@ -282,3 +282,27 @@ def test_a_background_process_that_outlives_the_child_is_killed(sandbox):
         os.kill(background, signal.SIGKILL)
         pytest.fail(f"background process {background} survived its run")
     assert_healthy(sandbox)
+
+
+def _anonymous_memory_contains(pid: int, needle: bytes) -> bool:
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as memory:
+        for line in maps:
+            fields = line.split()
+            if not fields[1].startswith("r") or (len(fields) > 5 and not fields[5].startswith("[heap")):
+                continue  # file mappings and [vvar]/[stack] cannot hold a message the zygote received
+            start, end = (int(part, 16) for part in fields[0].split("-"))
+            memory.seek(start)
+            try:
+                if needle in memory.read(end - start):
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def test_a_later_child_cannot_find_an_earlier_submission_in_the_memory_it_starts_from(sandbox):
+    secret = f"answer-of-{os.getpid()}-{time.monotonic_ns()}"
+    result = run(sandbox, f"return {secret!r}", {"notes": secret * 200})  # ~8 KB: freed, not unmapped
+    assert result.outputs == {"value": secret}
+
+    assert not _anonymous_memory_contains(sandbox.pid, secret.encode())

@@ -92,6 +92,7 @@ def spare_main(
         if got is None:
             os._exit(0)
         job, (result_fd, stdout_fd, stderr_fd) = got
+        job.update(wire.decode(bytes(wire.recv_body(control, job))))
         entry = resolve(job["entry"])
         limits = Limits(**job["limits"])
         null = os.open(os.devnull, os.O_RDONLY)

@@ -111,15 +111,16 @@ class Sandbox:
     ) -> SandboxResult:
         """Run ``code`` as a module in a fresh child, then ``entry(namespace, inputs, preloaded)`` there."""
         limits = limits or Limits()
-        job = {"code": code, "entry": reference(entry), "inputs": inputs, "limits": limits.as_dict()}
+        job = {"entry": reference(entry), "limits": limits.as_dict()}
+        submission = wire.encode({"code": code, "inputs": inputs}, max_bytes=1 << 40)
         with self._lock:
             if self._process.poll() is not None:
                 self._restart()
             try:
-                return _Run(self._control, job, limits).result()
+                return _Run(self._control, job, submission, limits).result()
             except ZygoteGone:  # it died between runs; the submission never started
                 self._restart()
-                return _Run(self._control, job, limits).result()
+                return _Run(self._control, job, submission, limits).result()
 
     def _restart(self) -> None:
         logger.error("sandbox zygote %s died (exit %s); starting a new one", self.pid, self._process.poll())
@@ -143,7 +144,7 @@ class _Run:
     early) the run waits for the zygote's ``exited`` notice, which carries the kernel's account.
     """
 
-    def __init__(self, control: socket.socket, job: dict[str, Any], limits: Limits) -> None:
+    def __init__(self, control: socket.socket, job: dict[str, Any], submission: bytes, limits: Limits) -> None:
         self.limits = limits
         self.called = time.monotonic()
         self.killed_for: str | None = None
@@ -158,7 +159,7 @@ class _Run:
         self.truncated: set[int] = set()
         try:
             try:
-                wire.send_message(control, job, [result_w, stdout_w, stderr_w])
+                wire.send_message(control, job, [result_w, stdout_w, stderr_w], body=submission)
             except (BrokenPipeError, ConnectionResetError) as exc:
                 raise ZygoteGone from exc
             finally:

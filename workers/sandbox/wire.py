@@ -132,13 +132,16 @@ def decode(data: bytes) -> dict[str, Any]:
 # --- messages between the worker and its zygote (trusted on both ends) ---
 
 
-def send_message(sock: socket.socket, value: dict[str, Any], fds: list[int] = ()) -> None:
-    data = encode(value, max_bytes=1 << 40)
+def send_message(sock: socket.socket, value: dict[str, Any], fds: list[int] = (), body: bytes = b"") -> None:
+    """``value`` (with the length of ``body`` as "body_bytes") and ``fds``; then ``body`` as is."""
+    data = encode({**value, "body_bytes": len(body)}, max_bytes=1 << 40)
     payload = _LENGTH.pack(len(data)) + data
     ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))] if fds else []
     sent = sock.sendmsg([payload[:65536]], ancillary)
     if sent < len(payload):
         sock.sendall(payload[sent:])
+    if body:
+        sock.sendall(body)
 
 
 def recv_message(sock: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
@@ -166,3 +169,15 @@ def recv_message(sock: socket.socket) -> tuple[dict[str, Any], list[int]] | None
             return None
         body += chunk
     return decode(bytes(body)), fds
+
+
+def recv_body(sock: socket.socket, message: dict[str, Any]) -> bytearray:
+    """The body sent after ``message``, read straight into one buffer the caller can wipe."""
+    body = bytearray(message["body_bytes"])
+    view = memoryview(body)
+    while view:
+        received = sock.recv_into(view)
+        if not received:
+            raise ConnectionResetError("the other end closed in the middle of a message")
+        view = view[received:]
+    return body

@@ -116,6 +116,9 @@ class Zygote:
         return _Child(pid=pid, uid=uid, run_dir=run_dir, control=ours)
 
     def _take_job(self, job: dict[str, Any], fds: list[int]) -> None:
+        """Hand a job to the spare. The submission (code, inputs) only passes through a buffer that is
+        wiped afterwards: every later child starts as a copy of this process's memory."""
+        submission = wire.recv_body(self.control, job)
         try:
             try:
                 limits = Limits(**job["limits"])
@@ -133,7 +136,7 @@ class Zygote:
                     self.spare = self._start_spare(self._free_uid())
                 spare, self.spare = self.spare, None
                 try:
-                    wire.send_message(spare.control, job, fds)
+                    wire.send_message(spare.control, job, fds, body=submission)
                     break
                 except OSError as exc:  # the spare died while it waited (OOM killer, an operator): try a new one
                     self._discard(spare)
@@ -142,6 +145,7 @@ class Zygote:
                 wire.send_message(self.control, {"error": f"the sandbox child died before it started ({failure})"})
                 return
         finally:
+            submission[:] = bytes(len(submission))
             for fd in fds:
                 os.close(fd)
         spare.control.close()
