@@ -129,7 +129,7 @@ MODELS: dict[str, ReferenceModel] = {
         ReferenceModel(
             name="induction-2l-alt",
             shows="the same circuit from another seed with its heads permuted, so it sits at other indices",
-            steps=2000, recipe=_induction_recipe(seed=2, head_order=[3, 2, 1, 0]), empty=_empty_transformer,
+            steps=2000, recipe=_induction_recipe(seed=2, head_order=[2, 3, 0, 1]), empty=_empty_transformer,
             hidden=True,
         ),
         ReferenceModel(
