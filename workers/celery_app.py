@@ -26,6 +26,8 @@ app.conf.update(
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    # A new pool process starts its sandbox (torch, TransformerLens, reference models) before it reports up.
+    worker_proc_alive_timeout=180,
 )
 
 

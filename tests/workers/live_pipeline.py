@@ -86,7 +86,8 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, worker:
         if worker is not None and worker.process.poll() is not None:
             raise AssertionError(f"worker {worker.name} exited while waiting for {what}:\n{worker.log()[-4000:]}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            log = f"; worker {worker.name}'s log ends:\n{worker.log()[-4000:]}" if worker is not None else ""
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{log}")
         time.sleep(0.05)
 
 
@@ -99,17 +100,33 @@ def wait_all_final(submissions: list[Submission], timeout: float, worker: Worker
     wait_for(all_final, timeout, f"{len(ids)} submissions to be graded", worker)
 
 
+_broker: PrivateRedis | None = None
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory) -> Iterator[PrivateRedis]:
-    """A private redis-server on a unix socket; the Celery app in this process sends to it."""
-    directory = tmp_path_factory.mktemp("redis")
-    redis = PrivateRedis(directory / "redis.sock", directory)
-    redis.start(stdout=subprocess.DEVNULL)
-    previous = app.conf.broker_url
-    app.conf.broker_url = redis.url  # before this process first sends, so its connection pool uses it
-    yield redis
-    app.conf.broker_url = previous
-    redis.stop()
+    """A private redis-server on a unix socket; the Celery app in this process sends to it.
+
+    One server for the session even though each test module imports this fixture (and so holds its own
+    copy): this process's Celery connection pool is bound to the first broker URL it used.
+    """
+    global _broker
+    if _broker is None:
+        directory = tmp_path_factory.mktemp("redis")
+        _broker = PrivateRedis(directory / "redis.sock", directory)
+        _broker.start(stdout=subprocess.DEVNULL)
+        app.conf.broker_url = _broker.url  # before this process first sends, so its connection pool uses it
+    yield _broker
+    _broker.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_worker(broker, django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
+    """One worker for the tests of a module that do not kill it (starting one takes seconds)."""
+    directory = tmp_path_factory.mktemp("worker")
+    worker = Worker("shared", broker.url, directory, directory, {})
+    yield worker.wait_ready()
+    worker.stop()
 
 
 @pytest.fixture
@@ -126,3 +143,17 @@ def start_worker(broker, transactional_db, tmp_path) -> Iterator[Callable[..., W
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def unlimited(settings):
+    settings.GRADER_MAX_PENDING = 1000
+    settings.GRADER_RATE_LIMIT = 1000
+
+
+def assert_graded_exactly_once(submissions: list[Submission], score: float = 10.0) -> None:
+    for submission in submissions:
+        submission.refresh_from_db()
+        assert submission.state == Submission.State.GRADED, (submission.state, submission.feedback)
+        assert submission.score == score
+        assert submission.events.filter(to_state=Submission.State.GRADED).count() == 1
