@@ -116,19 +116,29 @@ def test_no_unix_socket_to_the_private_broker(sandbox):
 
 
 def _secret_paths() -> dict[str, Path]:
-    database = settings.DATABASES["default"]
     return {
         "settings": Path(settings.BASE_DIR) / "config" / "settings.py",
         "secret key": settings.DATA_DIR / "secret_key",
-        "database": Path(database["NAME"]) if database["ENGINE"].endswith("sqlite3") else Path("/etc/shadow"),
+        "world-readable data file": settings.DATA_DIR / "sandbox-test.sqlite3",  # as the SQLite database is
         "init's environment": Path("/proc/1/environ"),
         "worker's environment": Path(f"/proc/{os.getpid()}/environ"),
     }
 
 
+@pytest.fixture
+def world_readable_data_file():
+    path = _secret_paths()["world-readable data file"]
+    path.write_text("password hashes")
+    path.chmod(0o644)  # only Landlock keeps the sandbox uid from reading it
+    yield path
+    path.unlink()
+
+
 # Django settings are read in the tests, not at import: the zygote imports this module for its entries.
-@pytest.mark.parametrize("name", ["settings", "secret key", "database", "init's environment", "worker's environment"])
-def test_project_files_secrets_and_other_processes_environment_are_unreadable(sandbox, name):
+@pytest.mark.parametrize(
+    "name", ["settings", "secret key", "world-readable data file", "init's environment", "worker's environment"]
+)
+def test_project_files_secrets_and_other_processes_environment_are_unreadable(sandbox, world_readable_data_file, name):
     path = _secret_paths()[name]
     assert path.exists()
     result = run(sandbox, "return open(inputs['path'], 'rb').read(100)", {"path": str(path)})
