@@ -44,9 +44,10 @@ class Sandbox:
     """A warm zygote for one worker process; ``run`` executes one submission in a fresh confined child.
 
     ``preload`` runs once in the zygote (torch and TransformerLens already imported, one thread) and
-    returns what every child receives, e.g. reference models. It must be a module-level function and
-    must not touch Django settings: the zygote's memory is what learner code can read. ``run`` is
-    serialised; use one Sandbox per worker process (each takes its own uid slot).
+    returns what every child receives, e.g. reference models, on the CPU. It must be a module-level
+    function and must not touch Django settings or answer keys: the zygote's memory, with every module
+    it imported (``entry``'s included), is what learner code can read. ``run`` is serialised; use one
+    Sandbox per worker process (each takes its own uid slot).
     """
 
     def __init__(self, preload: Callable[[], dict] | None = None, device: str = "cpu") -> None:
