@@ -1,0 +1,1 @@
+"""Run without grading: the learner's code runs on a worker with the reference model; nothing is recorded."""

@@ -1,0 +1,67 @@
+"""The playground's JSON API: a run is queued on the exercise's queue, its result is only its author's, and
+nothing is recorded as a submission. (The run itself, through the sandbox: tests/workers/test_playground.py.)"""
+
+import json
+
+import pytest
+
+from grader.models import Submission
+from tests.grader.submission_fixtures import make_exercise
+from workers import playground
+
+
+class FakeRedis:
+    def __init__(self):
+        self.values = {}
+
+    def set(self, key, value, ex=None):
+        self.values[key] = value
+
+    def get(self, key):
+        return self.values.get(key)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    fake, calls = FakeRedis(), []
+    monkeypatch.setattr(playground, "store", lambda: fake)
+    monkeypatch.setattr(playground.run_playground, "apply_async", lambda args, queue: calls.append((args, queue)))
+    return calls
+
+
+def start(client, slug, code):
+    return client.post(f"/api/playground/exercises/{slug}/runs", json.dumps({"code": code}), content_type="application/json")
+
+
+def test_a_run_is_queued_with_the_exercises_limits_and_model_and_records_no_submission(learner_client, learner, sent):
+    make_exercise(slug="circuit", kind="induction-circuit", config={}, needs_gpu=True)
+    response = start(learner_client, "circuit", "print(model.cfg)")
+    assert response.status_code == 202
+    (run_id, learner_id, code, model, limits), queue = sent[0]
+    assert (run_id, learner_id, code, model, queue) == (response.json()["id"], learner.pk, "print(model.cfg)", "induction-2l", "gpu")
+    assert limits["wall_seconds"] == 5.0 and limits["memory_bytes"] == 1024 * 1024 * 1024
+    assert learner_client.get(f"/api/playground/runs/{run_id}").json()["status"] == "queued"
+    assert not Submission.objects.exists()
+
+
+def test_the_result_is_shown_to_its_author_only(learner_client, learner, other_learner, client, sent):
+    make_exercise()
+    run_id = start(learner_client, "add", "print(1)").json()["id"]
+    playground.save_run(run_id, {"learner": learner.pk, "status": "ok", "stdout": "1\n", "figures": ["data:image/png;base64,x"]})
+    result = learner_client.get(f"/api/playground/runs/{run_id}").json()
+    assert (result["status"], result["stdout"], result["figures"]) == ("ok", "1\n", ["data:image/png;base64,x"])
+    client.force_login(other_learner)
+    assert client.get(f"/api/playground/runs/{run_id}").status_code == 404
+
+
+def test_empty_code_is_refused_with_a_reason(learner_client, sent):
+    make_exercise()
+    response = start(learner_client, "add", "   ")
+    assert response.status_code == 422
+    assert "Your code is empty" in response.json()["detail"]
+    assert sent == []
+
+
+def test_unpublished_exercises_cannot_be_run_by_learners(learner_client, sent):
+    make_exercise(is_published=False)
+    assert start(learner_client, "add", "print(1)").status_code == 404

@@ -1,0 +1,141 @@
+"""Run without grading: the learner's code in the same sandbox, with the exercise's reference model as ``model``.
+
+Like a notebook cell: whatever the code prints comes back, its error if it raises, and every matplotlib
+figure it leaves open as a PNG. Nothing is graded or recorded as a submission. The model is the first
+of the exercise kind's reference models that sandbox children may see (never the hidden one, never a
+model whose weights are an exercise's answer); kinds without one run with ``model = None``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import linecache
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workers.celery_app import app
+from workers.exercises.registry import get_kind
+
+if TYPE_CHECKING:  # the sandbox and the models are imported where used: web processes only start runs
+    from workers.grading import WarmWorker
+    from workers.sandbox import Limits
+
+logger = logging.getLogger(__name__)
+
+MAX_FIGURES = 8
+FILENAME = "solution.py"  # the sandbox's name for learner code, so tracebacks show the learner's lines
+OUTPUT_KEPT = 10_000
+
+_STOPPED = {"time_limit", "memory_limit", "output_limit", "killed"}
+
+
+@dataclass
+class PlaygroundRun:
+    """What a run produced. ``status``: ``ok``, ``error`` (the code failed) or ``stopped`` (it hit a limit)."""
+
+    status: str
+    stdout: str = ""
+    message: str = ""
+    line: int | None = None
+    figures: list[str] = field(default_factory=list)  # PNG data URIs
+    model: str | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def playground_model(kind_slug: str) -> str | None:
+    """The reference model a learner may explore for this kind of exercise, if any."""
+    from workers.reference_models import MODELS
+
+    for name in get_kind(kind_slug)().reference_models():
+        model = MODELS.get(name)
+        if model is not None and model.in_sandbox and not model.hidden:
+            return name
+    return None
+
+
+def run_code(code: str, model_name: str | None, limits: Limits, worker: WarmWorker | None = None) -> PlaygroundRun:
+    """Runs ``code`` in the worker's sandbox with ``model`` bound to the named reference model."""
+    from workers.grading import warm_worker
+
+    worker = worker or warm_worker()
+    result = worker.sandbox.run("", run_in_child, {"code": code, "model": model_name}, limits)
+    run = PlaygroundRun(
+        status="ok" if result.ok else "stopped" if result.status in _STOPPED else "error",
+        stdout=(result.stdout or "")[:OUTPUT_KEPT],
+        message=result.message,
+        line=result.line,
+        model=model_name,
+        resources=dict(result.resources or {}),
+    )
+    if result.ok:
+        pngs = result.outputs.get("figures", [])
+        run.figures = ["data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii") for png in pngs[:MAX_FIGURES]
+                       if isinstance(png, np.ndarray) and png.dtype == np.uint8]
+    return run
+
+
+def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
+    """In the sandbox child: execute the learner's code with ``model`` defined, then collect open figures."""
+    from matplotlib import pyplot as plt
+
+    code = inputs["code"]
+    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    namespace = {"__name__": "__main__", "model": models.get(inputs["model"]) if inputs["model"] else None}
+    plt.close("all")
+    exec(compile(code, FILENAME, "exec", dont_inherit=True), namespace)
+    figures = []
+    for number in plt.get_fignums()[:MAX_FIGURES]:
+        buffer = io.BytesIO()
+        plt.figure(number).savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+        figures.append(np.frombuffer(buffer.getvalue(), dtype=np.uint8))
+    plt.close("all")
+    return {"figures": figures}
+
+
+# --- runs requested from the web: the worker runs them, Redis keeps the result a few minutes ---------------
+
+RUN_TTL_SECONDS = 600
+_KEY = "playground:{}"
+
+
+def store():
+    """The Redis that carries Celery's messages also carries playground results (they are short-lived)."""
+    import redis
+    from django.conf import settings
+
+    from workers.broker import PRIVATE_SCHEME
+
+    if settings.REDIS_URL.startswith(PRIVATE_SCHEME):
+        return redis.Redis(unix_socket_path=settings.REDIS_URL.removeprefix(PRIVATE_SCHEME), socket_timeout=5)
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+
+
+def save_run(run_id: str, data: dict[str, Any]) -> None:
+    store().set(_KEY.format(run_id), json.dumps(data), ex=RUN_TTL_SECONDS)
+
+
+def load_run(run_id: str) -> dict[str, Any] | None:
+    raw = store().get(_KEY.format(run_id))
+    return json.loads(raw) if raw else None
+
+
+@app.task(name="workers.run_playground", ignore_result=True)
+def run_playground(run_id: str, learner_id: int, code: str, model_name: str | None, limits: dict[str, Any]) -> None:
+    """Thin: run the code, keep what it produced under the run's id for the page to fetch."""
+    from workers.sandbox import Limits
+
+    try:
+        data = run_code(code, model_name, Limits(**limits)).as_dict()
+    except Exception as problem:  # our fault, never the learner's
+        logger.exception("playground run %s failed", run_id)
+        data = PlaygroundRun(status="error", message=f"The run failed on our side ({type(problem).__name__}); "
+                             "please run again.").as_dict()
+    save_run(run_id, {"learner": learner_id, **data})
