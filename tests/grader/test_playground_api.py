@@ -65,3 +65,12 @@ def test_empty_code_is_refused_with_a_reason(learner_client, sent):
 def test_unpublished_exercises_cannot_be_run_by_learners(learner_client, sent):
     make_exercise(is_published=False)
     assert start(learner_client, "add", "print(1)").status_code == 404
+
+
+def test_the_run_button_posts_to_this_exercises_runs(rf, learner):
+    from django.template.loader import render_to_string
+
+    exercise = make_exercise()
+    html = render_to_string("grader/submissions/_playground.html", {"exercise": exercise})
+    assert 'data-start="/api/playground/exercises/add/runs"' in html
+    assert 'id="run-button"' in html and "grader/playground.js" in html
