@@ -24,7 +24,7 @@ import pydantic
 import torch
 
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
-from workers.reference_models import load, sentiment
+from workers.reference_models import device_of, load, sentiment
 from workers.sandbox.validation import expect_array, expect_number, require_function
 
 MODEL = "sentiment-2l"
@@ -118,7 +118,7 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
         model = models[inputs["model"]]
         hook = inputs["hook"]
         with torch.no_grad():
-            _, cache = model.run_with_cache(torch.as_tensor(inputs["tokens"]).to(model.cfg.device), names_filter=hook)
+            _, cache = model.run_with_cache(torch.as_tensor(inputs["tokens"]).to(device_of(model)), names_filter=hook)
         acts = cache[hook][:, -1].detach().cpu().clone()
         result = fit_probe(acts, torch.as_tensor(inputs["labels"]))
         if isinstance(result, tuple) and len(result) == 2:
@@ -221,10 +221,10 @@ class Reviews:
 
 def _activations(model, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     tokens, _, positive = sentiment.encode(indices)
-    tokens = tokens.to(model.cfg.device)
+    tokens = tokens.to(device_of(model))
     with torch.no_grad():
         _, cache = model.run_with_cache(tokens, names_filter=sentiment.READ_HOOK)
-    return tokens, cache[sentiment.READ_HOOK][:, -1], positive.to(model.cfg.device)
+    return tokens, cache[sentiment.READ_HOOK][:, -1], positive.to(device_of(model))
 
 
 @torch.no_grad()

@@ -17,13 +17,14 @@ from typing import Any
 from workers.reference_models.checkpoints import (
     ChecksumMismatch,
     default_device,
+    device_of,
     load,
     read_answer_key as answer_key,
     read_metadata as metadata,
 )
 from workers.reference_models.registry import MODELS, ReferenceModel, get
 
-__all__ = ["MODELS", "ChecksumMismatch", "ReferenceModel", "answer_key", "default_device", "get", "load",
+__all__ = ["MODELS", "ChecksumMismatch", "ReferenceModel", "answer_key", "default_device", "device_of", "get", "load",
            "metadata", "preload"]
 
 
@@ -32,5 +33,7 @@ def preload() -> dict[str, Any]:
 
     Answer keys are never part of it, nor models marked ``in_sandbox=False`` (a trained toy model's
     weights would be the answer to the superposition exercise).
+    Loaded on the CPU: the zygote must not initialise CUDA (its children could not use it); the sandbox
+    moves them to the GPU in each child.
     """
-    return {name: load(name) for name, model in MODELS.items() if model.in_sandbox}
+    return {name: load(name, "cpu") for name, model in MODELS.items() if model.in_sandbox}

@@ -103,6 +103,11 @@ def read_answer_key(name: str, directory: Path = FIXTURES) -> dict[str, Any]:
     return json.loads(key_path.read_text())
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Where a model's weights are (the sandbox may have moved a preloaded model to the GPU)."""
+    return next(model.parameters()).device
+
+
 def default_device() -> str:
     """The worker's device: the GPU when there is one."""
     return "cuda" if torch.cuda.is_available() else "cpu"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from workers.reference_models.checkpoints import device_of
 from workers.reference_models.vocabulary import BOS, Vocabulary
 
 NOUNS = ["cat", "dog", "bird", "fox", "cow", "pig", "owl", "rat", "bee", "ant"]
@@ -95,7 +96,7 @@ def repeated_random_tokens(generator: torch.Generator, batch_size: int = 64, len
 def head_scores(model, tokens: torch.Tensor) -> dict[str, list[list[float]]]:
     """Per head, the mean attention to the token after the previous occurrence (induction) and to the previous token."""
     length = (tokens.shape[1] - 1) // 2
-    _, cache = model.run_with_cache(tokens.to(model.cfg.device), names_filter=lambda n: n.endswith("hook_pattern"))
+    _, cache = model.run_with_cache(tokens.to(device_of(model)), names_filter=lambda n: n.endswith("hook_pattern"))
     induction, previous = [], []
     for layer in range(model.cfg.n_layers):
         pattern = cache[f"blocks.{layer}.attn.hook_pattern"].cpu()  # [batch, head, query, key]
@@ -110,12 +111,12 @@ def head_scores(model, tokens: torch.Tensor) -> dict[str, list[list[float]]]:
 def behaviour(model, probe: torch.Tensor) -> dict[str, float | str]:
     """Loss on the repeated half of ``probe`` and the model's answers to the lesson's two examples."""
     length = (probe.shape[1] - 1) // 2
-    logits = model(probe.to(model.cfg.device)).cpu()
+    logits = model(probe.to(device_of(model))).cpu()
     log_probs = logits[:, length:-1].log_softmax(-1)
     repeated_loss = -log_probs.gather(-1, probe[:, length + 1:, None]).mean()
     results: dict[str, float | str] = {"repeated_tokens_loss": round(float(repeated_loss), 4)}
     for answer, text in LESSON_EXAMPLES.items():
-        probs = model(VOCAB.encode(text)[None].to(model.cfg.device))[0, -1].softmax(-1).cpu()
+        probs = model(VOCAB.encode(text)[None].to(device_of(model)))[0, -1].softmax(-1).cpu()
         results[f"p({answer} | {text})"] = round(float(probs[VOCAB[answer]]), 4)
         results[f"top({text})"] = VOCAB.words[int(probs.argmax())]
     return results

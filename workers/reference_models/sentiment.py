@@ -20,6 +20,7 @@ import itertools
 
 import torch
 
+from workers.reference_models.checkpoints import device_of
 from workers.reference_models.vocabulary import BOS, Vocabulary
 
 TOPICS = {
@@ -92,7 +93,7 @@ def logit_difference(logits: torch.Tensor) -> torch.Tensor:
 def behaviour(model) -> dict[str, float]:
     """Answer accuracy, sentiment accuracy and mean |logit difference| over all 960 reviews."""
     tokens, answers, positive = encode(torch.arange(len(SENTENCES)))
-    logits = model(tokens.to(model.cfg.device)).cpu()
+    logits = model(tokens.to(device_of(model))).cpu()
     difference = logit_difference(logits)
     return {
         "answer_accuracy": round(float((logits[:, -1].argmax(-1) == answers).float().mean()), 4),
