@@ -4,4 +4,5 @@ app_name = "grader"
 urlpatterns = [
     path("", include("grader.attempts.urls")),
     path("", include("grader.submissions.urls")),
+    path("", include("grader.playground.urls")),
 ]
