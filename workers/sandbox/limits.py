@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-STATUSES = ("ok", "syntax_error", "exception", "invalid_result", "time_limit", "memory_limit", "output_limit", "killed")
+Status = Literal[
+    "ok", "syntax_error", "exception", "invalid_result", "time_limit", "memory_limit", "output_limit", "killed"
+]
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Limits:
 class SandboxResult:
     """The outcome of one run. ``message`` is written for the learner; ``outputs`` is untrusted data to validate."""
 
-    status: str
+    status: Status
     outputs: dict[str, Any] | None = None
     stdout: str = ""
     stderr: str = ""

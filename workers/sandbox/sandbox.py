@@ -301,7 +301,7 @@ class _Run:
         elif self.buffers[self.result_fd]:
             self._apply_frame(result)
         elif signum is not None:
-            result.message = f"killed by signal {signal.Signals(signum).name}"
+            result.message = f"killed by signal {_signal_name(signum)}"
         elif os.WEXITSTATUS(status_word) == ISOLATION_FAILED:
             raise SandboxError(f"the sandbox child could not confine itself:\n{result.stderr}")
         else:
@@ -339,6 +339,13 @@ class _Run:
             "collect_ms": _ms(decoded_at - received_at),
             "finish_ms": _ms(time.monotonic() - finished) if isinstance(finished, float) else None,
         }
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return str(signum)
 
 
 def _ms(seconds: float) -> float:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from workers.sandbox.limits import human_bytes
+
 MAGIC = b"MGS1"
 _HEADER = struct.Struct("<4sI")
 _LENGTH = struct.Struct("<Q")
@@ -35,7 +37,7 @@ def encode(value: dict[str, Any], max_bytes: int) -> bytes:
     def spend(n: int) -> None:
         budget[0] -= n
         if budget[0] < 0:
-            raise WireError(f"the result is larger than the limit of {max_bytes} bytes")
+            raise WireError(f"the result is larger than the limit of {human_bytes(max_bytes)}")
 
     def plain(obj: Any, where: str, depth: int) -> Any:
         if depth > _MAX_DEPTH:
@@ -80,7 +82,7 @@ def encode(value: dict[str, Any], max_bytes: int) -> bytes:
         parts += [_LENGTH.pack(len(blob)), blob]
     data = b"".join(parts)
     if len(data) > max_bytes:
-        raise WireError(f"the result is larger than the limit of {max_bytes} bytes")
+        raise WireError(f"the result is larger than the limit of {human_bytes(max_bytes)}")
     return data
 
 
