@@ -5,6 +5,7 @@ import pytest
 
 from grader.models import Submission
 from grader.submissions import services
+from tests.courses.test_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401
 from tests.grader.submission_fixtures import CORRECT_ADD, WRONG_ADD, make_exercise, slow_add
 from tests.workers.live_pipeline import (  # noqa: F401
     assert_graded_exactly_once, broker, shared_worker, unlimited, wait_all_final, wait_for,
@@ -36,3 +37,34 @@ def test_redis_restarted_with_submissions_queued(shared_worker, broker, learner,
     assert Submission.objects.filter(state=State.QUEUED).exists()  # some were still waiting in Redis
     wait_all_final(submissions, 60, shared_worker)
     assert_graded_exactly_once(submissions)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="needs Chromium: apt-get install chromium chromium-driver")
+def test_a_learner_submits_in_the_browser_and_watches_it_graded(shared_worker, live_server, browser, client, learner, unlimited):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    exercise = make_exercise()
+    client.force_login(learner)
+    browser.get(f"{live_server.url}/accounts/login/")
+    browser.add_cookie({"name": "sessionid", "value": client.cookies["sessionid"].value})
+    browser.get(f"{live_server.url}{exercise.get_absolute_url()}")
+
+    editor = WebDriverWait(browser, 10).until(lambda b: b.find_element(By.CSS_SELECTOR, ".CodeMirror"))
+    assert editor.find_elements(By.CSS_SELECTOR, ".CodeMirror-linenumber")
+    browser.execute_script("arguments[0].CodeMirror.setValue('')", editor)
+    editor.click()
+    editor.find_element(By.CSS_SELECTOR, "textarea").send_keys(Keys.TAB, "x")
+    assert browser.execute_script("return arguments[0].CodeMirror.getValue()", editor) == "    x"
+    assert editor.find_elements(By.CSS_SELECTOR, ".cm-variable")  # Python highlighting
+
+    browser.execute_script("arguments[0].CodeMirror.setValue(arguments[1])", editor, CORRECT_ADD)
+    browser.find_element(By.CSS_SELECTOR, "#submit-form button[type=submit]").click()
+    live = browser.find_element(By.ID, "live")
+    WebDriverWait(browser, 60).until(lambda b: "state-graded" in live.get_attribute("class"))
+    assert "Graded: 10 / 10" in live.text and "4 of 4 test cases passed." in live.text
+    row = browser.find_element(By.CSS_SELECTOR, "#history tbody tr")
+    assert "graded" in row.text and "10 / 10" in row.text
+    assert Submission.objects.get(learner=learner).state == State.GRADED
