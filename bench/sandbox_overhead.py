@@ -6,8 +6,9 @@ Warm: one ``Sandbox`` (zygote with torch, TransformerLens and a small reference 
 trivial exercise ``--runs`` times back to back, then ``--runs`` times paced ``--pause-ms`` apart (as a
 worker is, writing the grade and taking the next task). The overhead per submission is the time from
 ``run()`` being called until the learner's code starts, plus the time from the learner's function
-returning until ``run()`` returns the verdict (the exercise's own compute is excluded). Cold: a fresh Python process that imports
-torch and TransformerLens, builds the same model and runs the same code, timed from spawn to result.
+returning until ``run()`` returns the verdict (the exercise's own compute is excluded). Cold: a fresh
+Python process that imports torch and TransformerLens, builds the same model and runs the same code,
+timed from spawn to result.
 ``--device cuda`` checks the GPU path (pre-started children that own their CUDA context).
 Ends with one line of key=value pairs.
 """
@@ -26,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(1, str(ROOT))
 
 LEARNER_CODE = "def predict(model, tokens):\n    return model(tokens)[0, -1].argmax().item()\n"
-MODEL_CONFIG = dict(d_model=64, d_head=16, n_layers=2, n_ctx=32, n_heads=4, d_vocab=100, d_mlp=256, act_fn="relu", seed=0)
+MODEL_CONFIG = dict(
+    d_model=64, d_head=16, n_layers=2, n_ctx=32, n_heads=4, d_vocab=100, d_mlp=256, act_fn="relu", seed=0
+)
 
 COLD_SCRIPT = f"""
 import torch
@@ -94,7 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--cold-runs", type=int, default=10)
-    parser.add_argument("--pause-ms", type=float, default=50.0, help="between paced runs (a grade write, the next task)")
+    parser.add_argument("--pause-ms", type=float, default=50.0, help="between paced runs (grade write, next task)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
 

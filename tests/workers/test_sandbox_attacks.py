@@ -74,7 +74,9 @@ def test_threads_are_processes_too(sandbox):
     assert_healthy(sandbox)
 
 
-@pytest.mark.parametrize("allocate", ["bytearray(100 * 2**30)", "torch.empty(25 * 2**30)", "[bytearray(2**24) for _ in range(6400)]"])
+@pytest.mark.parametrize(
+    "allocate", ["bytearray(100 * 2**30)", "torch.empty(25 * 2**30)", "[bytearray(2**24) for _ in range(6400)]"]
+)
 def test_allocating_100_gb_hits_the_memory_limit(sandbox, allocate):
     result = run(sandbox, f"x = {allocate}", limits=Limits(wall_seconds=5, memory_bytes=128 * 1024**2))
 
@@ -109,7 +111,8 @@ def test_no_tcp_connection_to_redis_or_postgres(sandbox, port):
 
 
 def test_no_unix_socket_to_the_private_broker(sandbox):
-    result = run(sandbox, "s = socket.socket(socket.AF_UNIX)\ns.connect(inputs['path'])", {"path": str(settings.DATA_DIR / "redis.sock")})
+    broker = str(settings.DATA_DIR / "redis.sock")
+    result = run(sandbox, "s = socket.socket(socket.AF_UNIX)\ns.connect(inputs['path'])", {"path": broker})
 
     assert result.status == "exception" and "PermissionError" in result.message
     assert_healthy(sandbox)

@@ -77,7 +77,11 @@ def test_a_hooked_forward_pass_on_the_preloaded_model_returns_arrays(sandbox):
 
 
 def test_json_values_and_arrays_come_back_as_plain_data(sandbox):
-    code = "import numpy as np\ndef main(inputs, models):\n    return {'n': 3, 'xs': [1.5, None, 'a'], 'a': np.arange(6).reshape(2, 3)}\n"
+    code = (
+        "import numpy as np\n"
+        "def main(inputs, models):\n"
+        "    return {'n': 3, 'xs': [1.5, None, 'a'], 'a': np.arange(6).reshape(2, 3)}\n"
+    )
     result = sandbox.run(code, call_main, {"unused": np.zeros(2)}, Limits())
 
     assert result.status == "ok", result.message
@@ -103,7 +107,15 @@ def test_syntax_error_names_the_line_and_points_at_it(sandbox):
 
 
 def test_exception_traceback_shows_only_the_learners_frames_with_their_line_numbers(sandbox):
-    code = "import torch\n\ndef helper(x):\n    return torch.zeros(3) @ torch.zeros(4)\n\ndef main(inputs, models):\n    return helper(1)\n"
+    code = (
+        "import torch\n"
+        "\n"
+        "def helper(x):\n"
+        "    return torch.zeros(3) @ torch.zeros(4)\n"
+        "\n"
+        "def main(inputs, models):\n"
+        "    return helper(1)\n"
+    )
     result = sandbox.run(code, call_main, {}, Limits())
 
     assert result.status == "exception"
@@ -146,7 +158,12 @@ def test_resources_and_timings_are_reported(sandbox):
 
 
 def test_each_run_gets_a_fresh_empty_folder_that_is_removed_afterwards(sandbox):
-    code = "import os\nopen('notes.txt', 'w').write('x')\ndef main(inputs, models):\n    return [os.getcwd(), os.listdir('.')]\n"
+    code = (
+        "import os\n"
+        "open('notes.txt', 'w').write('x')\n"
+        "def main(inputs, models):\n"
+        "    return [os.getcwd(), os.listdir('.')]\n"
+    )
     first = sandbox.run(code, call_main, {}, Limits())
     second = sandbox.run(code, call_main, {}, Limits())
 

@@ -54,7 +54,8 @@ def test_recursive_structures_are_refused_by_depth():
 
 
 def _frame(header: bytes, *arrays: bytes) -> bytes:
-    return struct.pack("<4sI", wire.MAGIC, len(header)) + header + b"".join(struct.pack("<Q", len(a)) + a for a in arrays)
+    head = struct.pack("<4sI", wire.MAGIC, len(header)) + header
+    return head + b"".join(struct.pack("<Q", len(array)) + array for array in arrays)
 
 
 def test_a_pickled_array_is_refused():
