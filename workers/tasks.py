@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from workers.celery_app import app
+from workers.grading import grade_exercise, warm_worker
 
 
 @app.task(name="workers.grade_submission", bind=True)
 def grade_submission(self, submission_id: str) -> None:
+    # Imported here, not at the top: grader.submissions.services imports this module to send the task.
     from grader.submissions.services import mark_running, record_result
-    from workers.grading import grade_exercise, warm_worker
 
     worker = warm_worker()
     submission = mark_running(submission_id, worker=self.request.hostname or "", pid=worker.pid, device=worker.device)

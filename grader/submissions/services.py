@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from grader.models import CodeExercise, Submission, SubmissionEvent
 from workers.grading import GradingOutcome, Verdict
+from workers.tasks import grade_submission
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,6 @@ def _send_on_commit(submission: Submission) -> None:
 
 def send(submission_id: str, queue: str) -> None:
     """Puts the grading task on the broker. If the broker is unreachable, the sweeper resends it later."""
-    from workers.tasks import grade_submission
-
     try:
         grade_submission.apply_async((submission_id,), queue=queue)
     except Exception:  # the row is safe in the database; losing the message only delays it

@@ -5,7 +5,7 @@ import pytest
 
 from grader.models import Submission
 from grader.submissions import services
-from tests.courses.test_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401
+from tests.courses.test_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, browser  # noqa: F401
 from tests.grader.submission_fixtures import CORRECT_ADD, WRONG_ADD, make_exercise, slow_add
 from tests.workers.live_pipeline import (  # noqa: F401
     assert_graded_exactly_once, broker, shared_worker, unlimited, wait_all_final, wait_for,
@@ -68,3 +68,6 @@ def test_a_learner_submits_in_the_browser_and_watches_it_graded(shared_worker, l
     row = browser.find_element(By.CSS_SELECTOR, "#history tbody tr")
     assert "graded" in row.text and "10 / 10" in row.text
     assert Submission.objects.get(learner=learner).state == State.GRADED
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.set_window_size(1280, 1600)
+    browser.save_screenshot(str(ARTIFACTS / "exercise-page-graded.png"))
