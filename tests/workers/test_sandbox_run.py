@@ -177,6 +177,28 @@ def test_an_entry_the_zygote_cannot_import_is_refused_up_front(sandbox):
         sandbox.run("", lambda learner, inputs, models: {}, {}, Limits())
 
 
+class SoftTimeLimit(Exception):
+    """Stands in for Celery's SoftTimeLimitExceeded, raised in the worker by a signal in the middle of a run."""
+
+
+def test_a_run_interrupted_in_the_worker_leaves_the_sandbox_usable(sandbox):
+    def interrupt(signum, frame):
+        raise SoftTimeLimit
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(SoftTimeLimit):
+            sandbox.run("import time\ntime.sleep(3)\n", call_main, {}, Limits())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    results = [sandbox.run(f"def main(inputs, models):\n    return {n}\n", call_main, {}, Limits()) for n in range(3)]
+
+    assert [(r.status, r.outputs) for r in results] == [("ok", {"value": n}) for n in range(3)]
+
+
 def test_a_zygote_that_dies_during_a_run_is_our_error_and_is_replaced_for_the_next_run(sandbox):
     dead = sandbox.pid
     killer = threading.Timer(0.5, os.kill, (dead, signal.SIGKILL))

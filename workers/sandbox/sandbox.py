@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import selectors
@@ -56,6 +57,7 @@ class Sandbox:
         self.device = device
         self._preload = reference(preload) if preload else None
         self._lock = threading.Lock()
+        self._job_ids = itertools.count()
         self._start()
 
     def _start(self) -> None:
@@ -112,7 +114,7 @@ class Sandbox:
     ) -> SandboxResult:
         """Run ``code`` as a module in a fresh child, then ``entry(namespace, inputs, preloaded)`` there."""
         limits = limits or Limits()
-        job = {"entry": reference(entry), "limits": limits.as_dict()}
+        job = {"id": next(self._job_ids), "entry": reference(entry), "limits": limits.as_dict()}
         submission = wire.encode({"code": code, "inputs": inputs}, max_bytes=1 << 40)
         with self._lock:
             if self._process.poll() is not None:
@@ -166,7 +168,7 @@ class _Run:
             finally:
                 for fd in (result_w, stdout_w, stderr_w):
                     os.close(fd)
-            reply = self._reply(control)
+            reply = self._reply(control, job["id"])
             if not reply:
                 raise ZygoteGone
             if "started" not in reply:
@@ -180,15 +182,18 @@ class _Run:
             for fd in self.buffers:
                 os.close(fd)
 
-    def _reply(self, control: socket.socket) -> dict[str, Any]:
-        """The zygote's answer to our job, past notices about earlier runs' exits."""
+    def _reply(self, control: socket.socket, job_id: int) -> dict[str, Any]:
+        """The zygote's answer to our job, past notices about earlier runs (exits, and the answer to a job
+        whose run was interrupted by an exception in the worker, e.g. Celery's soft time limit)."""
         while True:
             got = wire.recv_message(control)
             if got is None:
                 return {}
             message, fds = got
-            if "exited" not in message:
+            if message.get("job") == job_id:
                 return {**message, "fds": fds}
+            for fd in fds:
+                os.close(fd)
 
     def _kill(self, reason: str) -> None:
         if self.killed_for is None:

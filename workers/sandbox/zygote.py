@@ -127,7 +127,7 @@ class Zygote:
                     self._discard_spare()  # forked before this module was imported: it could not import it now
                 child.resolve(job["entry"])  # imported here once, so every later child inherits it
             except Exception as exc:  # noqa: BLE001 - a bad request is reported, the zygote keeps serving
-                wire.send_message(self.control, {"error": f"{type(exc).__name__}: {exc}"})
+                wire.send_message(self.control, {"error": f"{type(exc).__name__}: {exc}", "job": job["id"]})
                 return
             for _attempt in range(2):
                 if self.spare is None:
@@ -142,7 +142,8 @@ class Zygote:
                     self._discard(spare)
                     failure = exc
             else:
-                wire.send_message(self.control, {"error": f"the sandbox child died before it started ({failure})"})
+                error = f"the sandbox child died before it started ({failure})"
+                wire.send_message(self.control, {"error": error, "job": job["id"]})
                 return
         finally:
             submission[:] = bytes(len(submission))
@@ -155,7 +156,7 @@ class Zygote:
         spare.may_have_spawned = limits.max_processes > 1
         self.running[spare.pid] = spare
         self.selector.register(spare.pidfd, selectors.EVENT_READ, data=spare.pid)
-        wire.send_message(self.control, {"started": spare.pid}, [spare.pidfd])
+        wire.send_message(self.control, {"started": spare.pid, "job": job["id"]}, [spare.pidfd])
 
     def _discard_spare(self) -> None:
         spare, self.spare = self.spare, None
