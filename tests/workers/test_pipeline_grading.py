@@ -29,6 +29,9 @@ def test_a_wrong_solution_scores_low_and_says_what_was_expected():
     assert "case 1: add(1, 2): returned -1; expected 3" in outcome.feedback
     assert "hidden case 4: wrong value (this case is hidden)" in outcome.feedback
     assert "15" not in outcome.feedback  # a hidden case's expected value never reaches the learner
+    assert outcome.checks["hidden case 4"] == {
+        "passed": False, "value": "hidden", "threshold": "hidden", "explanation": "wrong value (this case is hidden)"
+    }
 
 
 def test_tolerance_and_per_case_exceptions():

@@ -119,7 +119,7 @@ class FunctionTests(ExerciseKind):
             explanation = "wrong value (this case is hidden)"
         else:
             explanation = f"returned {_shown(value)}; expected {_shown(case.expected)}"
-        return Check(name, passed, _shown(value), threshold, explanation)
+        return Check(name, passed, "hidden" if case.hidden else _shown(value), threshold, explanation)
 
 
 def _shown(value: Any) -> str:
