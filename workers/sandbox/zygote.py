@@ -54,7 +54,10 @@ class Zygote:
         self.preloaded = child.resolve(config["preload"])() if config["preload"] else {}
         if not isinstance(self.preloaded, dict):
             raise TypeError(f"preload must return a dict, not {type(self.preloaded).__name__}")
-        if sys.modules["torch"].cuda.is_initialized():
+        torch = sys.modules["torch"]
+        if self.device == "cuda" and not torch.backends.cuda.is_built():
+            raise RuntimeError("device='cuda' needs a torch built with CUDA; this one is CPU-only")
+        if torch.cuda.is_initialized():
             raise RuntimeError(
                 "preload initialised CUDA in the zygote, so no child could use the GPU: load the models on the "
                 "CPU (with device='cuda' each child moves them into its own CUDA context)"
