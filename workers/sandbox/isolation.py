@@ -1,7 +1,8 @@
 """The kernel mechanisms that confine a child, prepared once in the zygote and applied in each child.
 
 Layers, each enough on its own for some attacks and together for all we test:
-- an unused uid per concurrent slot (no access to root-owned files or processes; RLIMIT_NPROC per uid);
+- an unused uid per child, from a few per concurrent slot (no access to root-owned files or processes;
+  RLIMIT_NPROC counts per uid);
 - Landlock: read-only access to the libraries it runs on, full access to its own empty run folder only;
 - a fresh network namespace and a seccomp filter that denies sockets, ptrace and new namespaces;
 - setrlimit for CPU time, address space, file size, open files, processes, no core dumps;
