@@ -18,6 +18,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from workers import reference_models
 from workers.exercises.base import InvalidOutput
 from workers.exercises.registry import get_kind
 
@@ -68,12 +69,11 @@ class GradingOutcome:
 
 @dataclass
 class WarmWorker:
-    """What one worker process keeps between tasks: its sandbox, the loaded models, its device."""
+    """What one worker process keeps between tasks: its sandbox (with the reference models) and its device."""
 
     pid: int
     device: str
     sandbox: Sandbox
-    models: dict[str, Any]
 
 
 _warm: WarmWorker | None = None
@@ -90,7 +90,8 @@ def warm_worker() -> WarmWorker:
         # A child forked from a process that ran torch hangs on its first op unless torch is single-threaded.
         torch.set_num_threads(1)
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        _warm = WarmWorker(pid=os.getpid(), device=device, sandbox=Sandbox(device=device), models={})
+        sandbox = Sandbox(preload=reference_models.preload, device=device)
+        _warm = WarmWorker(pid=os.getpid(), device=device, sandbox=sandbox)
         logger.info("worker process %d warm on %s", _warm.pid, device)
     return _warm
 
@@ -132,8 +133,10 @@ def grade_code(
             if verdict is None:
                 raise RuntimeError(f"the sandbox answered with an unknown status {result.status!r}: {result.message}")
             return GradingOutcome(verdict, feedback=_where(result.message, result.line), **shared)
+        # Loaded once per process (reference_models caches them), for trusted code only.
+        models = {name: reference_models.load(name, worker.device) for name in kind.reference_models()}
         try:
-            grade = kind.grade(result.outputs, worker.models, worker.device)
+            grade = kind.grade(result.outputs, models, worker.device)
         except InvalidOutput as problem:
             return GradingOutcome(Verdict.FAILED, feedback=str(problem), **shared)
     except Exception as problem:  # our fault, never the learner's: logged in full, retried by the caller
