@@ -1,29 +1,18 @@
 """induction-circuit through the real sandbox, on the public and the hidden induction model: a detector that
 measures attention finds both circuits; hard-coded, partial or padded answers lose marks."""
 
-import os
-
 import pytest
-import torch
 
 from workers import reference_models
 from workers.exercises.induction_circuit import InductionCircuit
-from workers.grading import Verdict, WarmWorker, grade_code
-from workers.sandbox import Limits, Sandbox
+from workers.grading import Verdict, grade_code
+from workers.sandbox import Limits
 
 LIMITS = Limits(wall_seconds=30, cpu_seconds=30, memory_bytes=1024**3)
 
 
-@pytest.fixture(scope="module")
-def worker():
-    torch.set_num_threads(1)  # as a worker process does: tiny models, and a machine shared with other tests
-    sandbox = Sandbox(preload=reference_models.preload)
-    yield WarmWorker(pid=os.getpid(), device="cpu", sandbox=sandbox, models={})
-    sandbox.close()
-
-
-def grade(worker, code):
-    return grade_code("induction-circuit", {}, code, LIMITS, worker=worker)
+def grade(code):
+    return grade_code("induction-circuit", {}, code, LIMITS)
 
 
 def returning(heads):
@@ -35,8 +24,8 @@ def public_circuit():
     return sorted(tuple(h) for h in key["induction_heads"] + key["previous_token_heads"])
 
 
-def test_a_detector_that_measures_attention_finds_both_circuits(worker):
-    outcome = grade(worker, InductionCircuit.reference_solution)
+def test_a_detector_that_measures_attention_finds_both_circuits():
+    outcome = grade(InductionCircuit.reference_solution)
     assert outcome.verdict == Verdict.GRADED
     assert (outcome.score, outcome.max_score) == (1.0, 1.0)
     assert outcome.metrics["public"]["heads"] != outcome.metrics["hidden"]["heads"]  # the circuit moved
@@ -45,33 +34,33 @@ def test_a_detector_that_measures_attention_finds_both_circuits(worker):
         assert outcome.metrics[which]["sufficiency"] <= 0.25
 
 
-def test_hard_coding_the_public_models_heads_fails_on_the_hidden_model(worker):
-    outcome = grade(worker, returning(public_circuit()))
+def test_hard_coding_the_public_models_heads_fails_on_the_hidden_model():
+    outcome = grade(returning(public_circuit()))
     assert outcome.checks["reference model: sufficiency"]["passed"]
     assert not outcome.checks["hidden model: sufficiency"]["passed"]
     assert outcome.score == pytest.approx(0.3)
     assert "not in the hidden one" in outcome.feedback
 
 
-def test_the_induction_heads_alone_are_necessary_but_not_sufficient(worker):
-    outcome = grade(worker, InductionCircuit.reference_solution.replace("(layer == 0 and previous[head] > threshold)", "False"))
+def test_the_induction_heads_alone_are_necessary_but_not_sufficient():
+    outcome = grade(InductionCircuit.reference_solution.replace("(layer == 0 and previous[head] > threshold)", "False"))
     assert outcome.checks["hidden model: necessity"]["passed"]
     assert not outcome.checks["hidden model: sufficiency"]["passed"]
     assert outcome.score == 0.0
 
 
-def test_every_head_is_sufficient_but_padded_with_heads_that_do_nothing(worker):
-    outcome = grade(worker, "def find_induction_circuit(model):\n"
+def test_every_head_is_sufficient_but_padded_with_heads_that_do_nothing():
+    outcome = grade("def find_induction_circuit(model):\n"
                             "    return [(l, h) for l in range(model.cfg.n_layers) for h in range(model.cfg.n_heads)]\n")
     assert not outcome.checks["reference model: minimality"]["passed"]
     assert not outcome.checks["hidden model: minimality"]["passed"]
     assert outcome.score < 0.5
 
 
-def test_printing_is_silenced_on_the_hidden_model(worker):
+def test_printing_is_silenced_on_the_hidden_model():
     code = "import torch\nprint('model', 1)\n" + InductionCircuit.reference_solution.replace(
         "    return circuit\n", "    print('found', circuit)\n    return circuit\n")
-    outcome = grade(worker, code)
+    outcome = grade(code)
     assert outcome.output.count("found") == 1
 
 
@@ -84,7 +73,7 @@ def test_printing_is_silenced_on_the_hidden_model(worker):
         ("def find_induction_circuit(model):\n    return None\n", "find_induction_circuit: expected a list of (layer, head) pairs"),
     ],
 )
-def test_unusable_answers_fail_with_what_was_expected(worker, code, message):
-    outcome = grade(worker, code)
+def test_unusable_answers_fail_with_what_was_expected(code, message):
+    outcome = grade(code)
     assert outcome.verdict == Verdict.FAILED
     assert outcome.feedback.startswith(message)

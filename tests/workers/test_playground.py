@@ -1,54 +1,39 @@
 """The playground through the real sandbox: code runs with the reference model as `model`; output, errors and
 figures come back; nothing is graded."""
 
-import os
-
-import pytest
-import torch
-
-from workers import reference_models
-from workers.grading import WarmWorker
 from workers.playground import playground_model, run_code
-from workers.sandbox import Limits, Sandbox
+from workers.sandbox import Limits
 
 LIMITS = Limits(wall_seconds=20, cpu_seconds=20, memory_bytes=1024**3)
 
 
-@pytest.fixture(scope="module")
-def worker():
-    torch.set_num_threads(1)
-    sandbox = Sandbox(preload=reference_models.preload)
-    yield WarmWorker(pid=os.getpid(), device="cpu", sandbox=sandbox, models={})
-    sandbox.close()
-
-
-def test_code_sees_the_reference_model_and_its_output_comes_back(worker):
+def test_code_sees_the_reference_model_and_its_output_comes_back():
     code = (
         "tokens = __import__('torch').tensor([[0, 5, 6, 5]])\n"
         "logits, cache = model.run_with_cache(tokens)\n"
         "print(model.cfg.n_layers, tuple(cache['blocks.1.attn.hook_pattern'].shape))\n"
     )
-    run = run_code(code, "induction-2l", LIMITS, worker)
+    run = run_code(code, "induction-2l", LIMITS)
     assert (run.status, run.stdout.strip()) == ("ok", "2 (1, 4, 4, 4)")
     assert run.figures == []
 
 
-def test_open_matplotlib_figures_come_back_as_png(worker):
+def test_open_matplotlib_figures_come_back_as_png():
     code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.figure()\nplt.imshow([[0, 1], [1, 0]])\n"
-    run = run_code(code, None, LIMITS, worker)
+    run = run_code(code, None, LIMITS)
     assert run.status == "ok"
     assert len(run.figures) == 2 and all(f.startswith("data:image/png;base64,iVBOR") for f in run.figures)
 
 
-def test_an_error_shows_the_learners_line_and_the_output_before_it(worker):
-    run = run_code("print('before')\nx = 1\nmodel.no_such_thing\n", "induction-2l", LIMITS, worker)
+def test_an_error_shows_the_learners_line_and_the_output_before_it():
+    run = run_code("print('before')\nx = 1\nmodel.no_such_thing\n", "induction-2l", LIMITS)
     assert run.status == "error" and run.line == 3
     assert "AttributeError" in run.message and 'File "solution.py", line 3' in run.message
     assert run.stdout == "before\n"
 
 
-def test_an_endless_loop_is_stopped_at_the_limit(worker):
-    run = run_code("while True:\n    pass\n", None, Limits(wall_seconds=1, cpu_seconds=1), worker)
+def test_an_endless_loop_is_stopped_at_the_limit():
+    run = run_code("while True:\n    pass\n", None, Limits(wall_seconds=1, cpu_seconds=1))
     assert run.status == "stopped" and "time limit" in run.message
 
 

@@ -32,7 +32,6 @@ from typing import Any
 
 import pydantic
 
-from workers import reference_models
 from workers.exercises import _circuits
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
 from workers.sandbox.validation import require_function
@@ -126,7 +125,7 @@ class InductionCircuit(ExerciseKind):
         c = self.config
         results = {}
         for which, name in (("public", PUBLIC), ("hidden", HIDDEN)):
-            model = reference_models.load(name, device)
+            model = models[name]
             heads = _heads(outputs.get(which), model, "the reference model" if which == "public" else "the hidden model")
             results[which] = self._knockout(model, heads)
         checks, parts = [], {}

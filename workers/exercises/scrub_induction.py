@@ -32,7 +32,6 @@ import torch
 
 from workers.exercises import _circuits
 from workers.exercises._arrays import from_learner
-from workers import reference_models
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
 from workers.reference_models import induction
 from workers.sandbox.validation import require_function
@@ -133,7 +132,7 @@ class ScrubInduction(ExerciseKind):
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         c = self.config
-        model = reference_models.load(MODEL, device)
+        model = models[MODEL]
         layer, head = self._node(outputs.get("node"), model)
         tokens = _circuits.repeated_tokens(c.seed)
         positions = _circuits.induction_positions()

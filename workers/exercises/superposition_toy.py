@@ -25,7 +25,6 @@ import torch
 
 from workers.exercises._arrays import from_learner, learner_array
 from workers.exercises._figures import new_figure, to_data_uri
-from workers import reference_models
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
 from workers.sandbox.validation import require_function
 
@@ -154,7 +153,7 @@ class SuperpositionToy(ExerciseKind):
         c = self.config
         n, d = c.n_features, c.d_hidden
         W = torch.from_numpy(learner_array(outputs, "W", shape=(n, d)).astype(np.float32))
-        reference = reference_models.load(self.reference_models()[0], "cpu")
+        reference = models[self.reference_models()[0]]
         importance = reference.importance.detach().cpu()
         evaluation = sparse_sample(n, c.sparsity, c.sample_size, c.sample_seed)
         if "b" in outputs:
