@@ -1,13 +1,11 @@
 """The probe-sentiment exercise through the real sandbox: good probes get full marks, the rest low marks and why."""
 
-import os
-
 import pytest
 
-from workers import reference_models
 from workers.exercises.probe_sentiment import ProbeSentiment
-from workers.grading import Verdict, WarmWorker, grade_code
-from workers.sandbox import Limits, Sandbox
+from workers.grading import Verdict, grade_code
+from workers.reference_models import sentiment
+from workers.sandbox import Limits
 
 LIMITS = Limits(wall_seconds=20, cpu_seconds=20, memory_bytes=1024**3, max_output_bytes=64 * 1024)
 
@@ -33,21 +31,14 @@ def fit_probe(acts, labels):
 """
 
 
-@pytest.fixture(scope="module")
-def worker():
-    sandbox = Sandbox(preload=reference_models.preload)
-    models = {"sentiment-2l": reference_models.load("sentiment-2l", "cpu")}
-    yield WarmWorker(pid=os.getpid(), device="cpu", sandbox=sandbox, models=models)
-    sandbox.close()
-
-
-def grade(worker, code):
-    return grade_code("probe-sentiment", {}, code, LIMITS, worker=worker)
+def grade(code):
+    """Through the worker's own warm sandbox, exactly as a submission is graded."""
+    return grade_code("probe-sentiment", {}, code, LIMITS)
 
 
 @pytest.mark.parametrize("code", [ProbeSentiment.reference_solution, DIFFERENCE_OF_MEANS], ids=["logistic", "means"])
-def test_probes_the_model_uses_get_full_marks(worker, code):
-    outcome = grade(worker, code)
+def test_probes_the_model_uses_get_full_marks(code):
+    outcome = grade(code)
     assert outcome.verdict == Verdict.GRADED, outcome.feedback
     assert outcome.score == outcome.max_score == 1.0
     assert all(check["passed"] for check in outcome.checks.values())
@@ -55,16 +46,16 @@ def test_probes_the_model_uses_get_full_marks(worker, code):
     assert "you found the direction the model uses" in outcome.feedback
 
 
-def test_a_random_direction_scores_zero_because_the_model_does_not_use_it(worker):
-    outcome = grade(worker, RANDOM_DIRECTION)
+def test_a_random_direction_scores_zero_because_the_model_does_not_use_it():
+    outcome = grade(RANDOM_DIRECTION)
     assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 0.0)
     assert not outcome.checks["causal drop"]["passed"] and outcome.checks["causal drop"]["value"] < 0.1
     assert not outcome.checks["flip rate"]["passed"]
     assert "decodable is not the same as used" in outcome.feedback
 
 
-def test_a_direction_fit_on_shuffled_labels_scores_zero(worker):
-    outcome = grade(worker, SHUFFLED_LABELS)
+def test_a_direction_fit_on_shuffled_labels_scores_zero():
+    outcome = grade(SHUFFLED_LABELS)
     assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 0.0)
     assert not all(check["passed"] for check in outcome.checks.values())
 
@@ -82,20 +73,20 @@ def test_a_direction_fit_on_shuffled_labels_scores_zero(worker):
     ],
     ids=["wrong-shape", "nan", "zero", "not-a-tensor"],
 )
-def test_unusable_directions_fail_with_what_was_expected(worker, code, message):
-    outcome = grade(worker, code)
+def test_unusable_directions_fail_with_what_was_expected(code, message):
+    outcome = grade(code)
     assert outcome.verdict == Verdict.FAILED
     assert message in outcome.feedback
 
 
-def test_a_function_that_raises_fails_with_its_error(worker):
-    outcome = grade(worker, "def fit_probe(acts, labels):\n    raise ValueError('not yet')\n")
+def test_a_function_that_raises_fails_with_its_error():
+    outcome = grade("def fit_probe(acts, labels):\n    raise ValueError('not yet')\n")
     assert outcome.verdict == Verdict.FAILED
     assert "ValueError: not yet" in outcome.feedback
 
 
-def test_a_missing_function_fails_naming_it(worker):
-    outcome = grade(worker, "def fit(acts, labels):\n    return acts.mean(0)\n")
+def test_a_missing_function_fails_naming_it():
+    outcome = grade("def fit(acts, labels):\n    return acts.mean(0)\n")
     assert outcome.verdict == Verdict.FAILED
     assert "fit_probe(acts, labels)" in outcome.feedback
 
@@ -104,8 +95,6 @@ def test_the_child_never_receives_held_out_reviews():
     kind = ProbeSentiment()
     inputs = kind.child_inputs()
     assert inputs["tokens"].shape == (400, 6) and inputs["labels"].shape == (400,)
-    from workers.reference_models import sentiment
-
     train, heldout = sentiment.split(0, 400, 400)
     held_out_tokens = {tuple(row) for row in sentiment.encode(heldout)[0].tolist()}
     assert not held_out_tokens & {tuple(row) for row in inputs["tokens"].tolist()}

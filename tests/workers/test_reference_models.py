@@ -89,7 +89,7 @@ def test_projecting_out_the_sentiment_direction_changes_the_output_and_a_random_
         return float((sentiment.logit_difference(logits) * (positive.float() * 2 - 1)).mean())
 
     clean = signed_logit_difference()
-    assert clean > 5
+    assert clean > 2
     assert signed_logit_difference(sentiment_direction) < 0.3 * clean
     assert signed_logit_difference(random_direction) > 0.9 * clean
 

@@ -24,7 +24,7 @@ import pydantic
 import torch
 
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
-from workers.reference_models import device_of, load, sentiment
+from workers.reference_models import device_of, sentiment
 from workers.sandbox.validation import expect_array, expect_number, require_function
 
 MODEL = "sentiment-2l"
@@ -90,10 +90,9 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
         n_heldout: int = pydantic.Field(400, ge=50, le=800, description="held-out reviews, only in the grader")
         split_seed: int = 0
         min_accuracy: float = pydantic.Field(0.95, ge=0, le=1)
-        min_drop: float = pydantic.Field(0.7, ge=0, le=1)
-        min_drop_vs_reference: float = pydantic.Field(
-            0.8, ge=0, le=1, description="also pass when the drop reaches this share of the grader's own direction's"
-        )
+        # Calibrated on sentiment-2l (bench/probe_false_pass.py): logistic regression 0.99, difference of
+        # means 0.97, directions fit on shuffled labels at most 0.84.
+        min_drop: float = pydantic.Field(0.9, ge=0, le=1)
         min_flip: float = pydantic.Field(0.9, ge=0, le=1)
         steer_scale: float = pydantic.Field(1.5, gt=0, description="push to the other class's mean, times this")
 
@@ -126,7 +125,7 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
         return {"direction": _plain(result)}
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
-        model = models[MODEL] if MODEL in models else load(MODEL, device)
+        model = models[MODEL]
         d_model = model.cfg.d_model
         direction = expect_array(outputs, "direction", shape=(d_model,))
         bias = expect_number(outputs, "bias") if "bias" in outputs else None
@@ -140,12 +139,11 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
     def judge(self, measured: dict[str, float], reference: dict[str, float]) -> Grade:
         """The grading rule: the three measurements against the configured thresholds."""
         c = self.config
-        drop_needed = min(c.min_drop, c.min_drop_vs_reference * reference["drop"])
         accuracy, drop, flip = measured["accuracy"], measured["drop"], measured["flip"]
         checks = [
             Check("held-out accuracy", accuracy >= c.min_accuracy, round(accuracy, 4), c.min_accuracy,
                   "share of held-out reviews on the right side of your direction"),
-            Check("causal drop", drop >= drop_needed, round(drop, 4), round(drop_needed, 4),
+            Check("causal drop", drop >= c.min_drop, round(drop, 4), c.min_drop,
                   f"share of the sentiment logit difference lost when your direction is projected out of "
                   f"{sentiment.READ_HOOK}"),
             Check("flip rate", flip >= c.min_flip, round(flip, 4), c.min_flip,
@@ -157,11 +155,13 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
             + ("your direction separates positive from negative reviews." if checks[0].passed else
                "your direction does not separate them well enough"
                + (" (it points towards *negative*: flip its sign)." if accuracy < 0.5 else ".")),
-            f"**Causal drop {drop:.1%}** (needs {drop_needed:.0%}; the grader's own difference-of-means direction "
+            f"**Causal drop {drop:.1%}** (needs {c.min_drop:.0%}; the grader's own difference-of-means direction "
             f"gives {reference['drop']:.0%}): "
             + ("the model relies on this direction." if checks[1].passed else
                "projecting your direction out barely changes the model's answer, so the model does not rely on it "
-               "— decodable is not the same as used."),
+               "— decodable is not the same as used." if drop < 0.3 else
+               "the model relies on it only in part: your direction mixes the one the model reads with other "
+               "features."),
             f"**Flip rate {flip:.1%}** (needs {c.min_flip:.0%}): "
             + ("pushing along your direction flips the model's sentiment." if checks[2].passed else
                "pushing along your direction rarely flips the model's sentiment."),

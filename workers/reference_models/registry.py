@@ -73,16 +73,20 @@ def permute_heads(model: nn.Module, order: list[int]) -> None:
 
 
 def _sentiment_recipe(seed: int) -> Callable[[int], Built]:
-    lr, batch_size = 3e-3, 64
+    # Label smoothing keeps the sentiment direction from swamping the residual stream's variance; without it
+    # sentiment was 85% of the variance at the probe's hook and probes fit on shuffled labels landed on it.
+    lr, batch_size, label_smoothing = 3e-3, 64, 0.1
 
     def recipe(steps: int) -> Built:
         with deterministic(seed) as generator:
             model = attn_only_transformer(sentiment.CONFIG, seed)
-            loss = train_next_token(model, lambda g: sentiment.batch(g, batch_size), generator, steps, lr)
+            loss = train_next_token(
+                model, lambda g: sentiment.batch(g, batch_size), generator, steps, lr, label_smoothing=label_smoothing
+            )
         return Built(
             state=model.state_dict(), config=sentiment.CONFIG, seed=seed, steps=steps,
             recipe={"data": "workers.reference_models.sentiment.batch", "optimiser": "AdamW", "lr": lr,
-                    "weight_decay": 0.01, "batch_size": batch_size, "threads": 1},
+                    "weight_decay": 0.01, "batch_size": batch_size, "label_smoothing": label_smoothing, "threads": 1},
             metrics={"final_train_loss": round(loss, 4), **sentiment.behaviour(model)},
         )
 
@@ -135,7 +139,7 @@ MODELS: dict[str, ReferenceModel] = {
         ReferenceModel(
             name="sentiment-2l",
             shows="a sentiment direction at blocks.1.hook_resid_pre that the model uses for its answer",
-            steps=800, recipe=_sentiment_recipe(seed=3), empty=_empty_transformer,
+            steps=800, recipe=_sentiment_recipe(seed=11), empty=_empty_transformer,
         ),
         *[_toy(n, d, s) for n, d in [(5, 2), (20, 5)] for s in (0.7, 0.9, 0.99)],
     ]

@@ -35,11 +35,13 @@ def train_next_token(
     steps: int,
     lr: float,
     weight_decay: float = 0.01,
+    label_smoothing: float = 0.0,
 ) -> float:
     """Adam on cross-entropy at the positions ``batch`` marks; returns the last step's loss.
 
     ``batch(generator)`` returns ``(tokens [B, T], mask [B, T-1])``; the mask selects which next-token
     predictions are trained (all of them for language modelling, only the answer for classification).
+    Label smoothing caps how far the loss pushes the logits, so no single feature grows without bound.
     """
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     model.train()
@@ -47,7 +49,9 @@ def train_next_token(
     for _ in range(steps):
         tokens, mask = batch(generator)
         logits = model(tokens)[:, :-1]
-        losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), tokens[:, 1:], reduction="none")
+        losses = torch.nn.functional.cross_entropy(
+            logits.transpose(1, 2), tokens[:, 1:], reduction="none", label_smoothing=label_smoothing
+        )
         loss = (losses * mask).sum() / mask.sum()
         optimiser.zero_grad()
         loss.backward()
