@@ -11,14 +11,15 @@ node's output at each position in from the resampled inputs and measures, where 
 with L_ablated the loss when the node's output at those positions is replaced by its mean. Resampling is per position, as in
 causal scrubbing: one input cannot keep every position's hypothesis at once and still change much.
 
-Thresholds, measured on ``induction-2l`` (probe seed 11): for each of the three induction heads
-L1.H0, L1.H2, L1.H3 (mean-ablation effects 0.64, 0.46, 0.37 nats) the reference hypothesis ("the
-head's output at a position depends only on the current word and the word after its previous
-occurrence") recovers 1.40–1.46 while changing 93% of tokens (above 1: its inputs hold exactly one
-previous occurrence, while random probes sometimes repeat a word), and its control (another word after
-the previous occurrence) recovers −0.5 to −0.6; the identity recovers 1.0 with 0% changed (hence the
-minimum change of 50%), a random resample −0.41. L1.H1 and the layer-0 heads move the loss there by
-less than 0.05 nats, hence the minimum node effect of 0.2.
+Thresholds, measured on ``induction-2l`` (probe seed 11; bench/circuit_calibration.py): for each of
+its three induction heads L1.H0, L1.H2, L1.H3 (mean-ablation effects 0.53, 0.38, 0.36 nats) the
+reference hypothesis ("the head's output at a position depends only on the current word and the word
+after its previous occurrence") recovers 1.33–1.37 while changing 93% of tokens (above 1: its inputs
+hold exactly one previous occurrence, while random probes sometimes repeat a word), and its control
+(another word after the previous occurrence) recovers −0.46 to −0.62. The identity recovers 1.0 with
+0% changed (hence the minimum change of 50%), a random resample −0.40, a control equal to the
+hypothesis 1.34. L1.H1 and the layer-0 heads move the loss there by less than 0.05 nats (ablated at
+the scrubbed positions only), hence the minimum node effect of 0.2.
 """
 
 from __future__ import annotations
