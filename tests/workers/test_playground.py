@@ -42,3 +42,13 @@ def test_learners_explore_the_public_model_never_the_hidden_one_or_an_answer():
     assert playground_model("scrub-induction") == "induction-2l"
     assert playground_model("superposition-toy") is None  # the trained toy model is the answer
     assert playground_model("orthogonal-packing") is None
+
+
+def test_the_worker_task_keeps_the_run_for_its_author(monkeypatch):
+    from workers import playground
+
+    kept = {}
+    monkeypatch.setattr(playground, "save_run", lambda run_id, data: kept.update({run_id: data}))
+    playground.run_playground.run("r1", 7, "print(model.cfg.n_heads)", "induction-2l", LIMITS.as_dict())
+    assert kept["r1"]["learner"] == 7
+    assert (kept["r1"]["status"], kept["r1"]["stdout"]) == ("ok", "4\n")
