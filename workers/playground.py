@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # the sandbox and the models are imported where used: web pro
 logger = logging.getLogger(__name__)
 
 MAX_FIGURES = 8
-FILENAME = "solution.py"  # the sandbox's name for learner code, so tracebacks show the learner's lines
 OUTPUT_KEPT = 10_000
 
 _STOPPED = {"time_limit", "memory_limit", "output_limit", "killed"}
@@ -85,6 +84,8 @@ def run_code(code: str, model_name: str | None, limits: Limits, worker: WarmWork
 def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
     """In the sandbox child: execute the learner's code with ``model`` defined, then collect open figures."""
     from matplotlib import pyplot as plt
+
+    from workers.sandbox.child import FILENAME  # the name the sandbox shows learners' lines under
 
     code = inputs["code"]
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
