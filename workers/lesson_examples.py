@@ -18,6 +18,7 @@ from workers.reference_models.induction import LESSON_EXAMPLES, VOCAB
 
 MODEL = "induction-2l"
 CLEAN, SOURCE = LESSON_EXAMPLES["sat"], LESSON_EXAMPLES["ran"]
+EQUIVALENT = "A cat sat in the park. The cat"  # same current word, same word after its previous occurrence
 
 
 @dataclass
@@ -36,6 +37,7 @@ class ScrubExample:
     clean: Prediction
     patched_strongest: Prediction  # only the strongest induction head patched
     patched_all: Prediction  # every induction head patched
+    patched_equivalent: Prediction  # every induction head patched from EQUIVALENT
 
     def markdown(self) -> str:
         """The paragraph the lesson page shows, written from the measured numbers."""
@@ -58,8 +60,9 @@ class ScrubExample:
             '"copy the next token" signal but the copied word itself, read from the value at the attended '
             'position ("ran" in the dog sentence). The patch moves the prediction towards "ran", which is exactly '
             "what the hypothesis \"the head outputs the token after the previous occurrence\" predicts. A scrub "
-            "that should preserve the behaviour must keep what the head reads (the current word and the word after "
-            "its previous occurrence), as in the `scrub-induction` exercise."
+            "that should preserve the behaviour must keep what the head reads, the current word and the word after "
+            f'its previous occurrence: patching all induction heads from "{EQUIVALENT}" keeps {self.patched_equivalent}. '
+            "The `scrub-induction` exercise grades exactly this kind of resampling."
         )
         return text
 
@@ -70,16 +73,23 @@ def run_example_3(device: str = "cpu") -> ScrubExample:
     key = reference_models.answer_key(MODEL)
     scores = key["scores"]["induction"]
     heads = sorted((tuple(h) for h in key["induction_heads"]), key=lambda h: -scores[h[0]][h[1]])
-    clean, source = VOCAB.encode(CLEAN)[None], VOCAB.encode(SOURCE)[None]
-    if clean.shape != source.shape:
-        raise ValueError("the two sentences must have the same number of words, so positions line up")
-    outputs = _circuits.head_outputs(model, source, {layer for layer, _ in heads})
+    clean = VOCAB.encode(CLEAN)[None]
+    layers = {layer for layer, _ in heads}
+    source, equivalent = (_circuits.head_outputs(model, _same_length(text, clean), layers) for text in (SOURCE, EQUIVALENT))
     return ScrubExample(
         heads=heads,
         clean=_predict(model, clean, []),
-        patched_strongest=_predict(model, clean, _last_position_patch(outputs, heads[:1])),
-        patched_all=_predict(model, clean, _last_position_patch(outputs, heads)),
+        patched_strongest=_predict(model, clean, _last_position_patch(source, heads[:1])),
+        patched_all=_predict(model, clean, _last_position_patch(source, heads)),
+        patched_equivalent=_predict(model, clean, _last_position_patch(equivalent, heads)),
     )
+
+
+def _same_length(text: str, clean: torch.Tensor) -> torch.Tensor:
+    tokens = VOCAB.encode(text)[None]
+    if tokens.shape != clean.shape:
+        raise ValueError(f"{text!r} must have as many words as {CLEAN!r}, so that positions line up")
+    return tokens
 
 
 def _last_position_patch(outputs: dict[int, torch.Tensor], heads: list[_circuits.Head]) -> list[_circuits.Hook]:

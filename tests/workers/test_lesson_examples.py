@@ -10,6 +10,7 @@ def test_patching_the_induction_heads_with_the_dog_sentence_makes_the_model_say_
     assert result.clean.top == "sat"
     assert result.patched_strongest.p_ran > 3 * result.clean.p_ran  # one head already moves it towards "ran"
     assert result.patched_all.top == "ran"
+    assert result.patched_equivalent.top == "sat"  # "A cat sat in the park. The cat": what the head reads is kept
     assert 'the claim that "sat" survives is wrong' in result.markdown()
 
 

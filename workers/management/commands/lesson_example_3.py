@@ -23,4 +23,5 @@ class Command(BaseCommand):
         self.stdout.write(f"clean:                      {result.clean}")
         self.stdout.write(f"strongest head patched:     {result.patched_strongest}")
         self.stdout.write(f"all induction heads patched: {result.patched_all}")
+        self.stdout.write(f"same, from an equivalent input: {result.patched_equivalent}")
         self.stdout.write("\n" + result.markdown())
