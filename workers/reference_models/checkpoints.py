@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,6 @@ class Built:
     metrics: dict[str, Any]
     answer_key: dict[str, Any] | None = None
     build_seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def weights(self) -> bytes:
         return weights_bytes(self.state)

@@ -1,6 +1,7 @@
 """``induction-2l`` and ``induction-2l-alt``: two-layer attention-only models that form induction heads.
 
-Data generator (one batch = half of each kind, padded with random words to length 44):
+Data generator (one batch = three quarters repeated spans, one quarter stories, padded with random words
+to length 44):
 
 * repeated random spans: ``<bos>`` + a random prefix + a span of 4 to 20 random words + the same span again; only
   in-context copying predicts the repeat, and varying lengths and offsets rule out a positional shortcut;
