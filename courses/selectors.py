@@ -75,6 +75,7 @@ def lesson_sections(lesson: Lesson) -> list[Section]:
         ("key-terms", "Key Terms", lesson.key_terms.all()),
         ("worked-examples", "Worked Examples", lesson.worked_examples.all()),
         ("practice-problems", "Practice Problems", lesson.practice_problems.all()),
+        ("code-exercises", "Code Exercises", lesson.code_exercises.all()),  # grader's exercises on this lesson
         ("quiz", quiz.title if quiz else "Quiz", quiz.questions.all() if quiz else ()),
         ("pitfalls", "Pitfalls", lesson.pitfalls.all()),
         ("summary", "Summary", lesson.summary),

@@ -14,7 +14,6 @@ from django.http import HttpRequest
 
 from grader.models import CodeExercise, Submission, SubmissionEvent
 from grader.submissions import services
-from workers.grading import Verdict, grade_exercise
 
 
 @admin.register(CodeExercise)
@@ -32,14 +31,10 @@ class CodeExerciseAdmin(admin.ModelAdmin):
     @admin.action(description="Grade the reference solution (needed before publishing)")
     def grade_reference_solution(self, request: HttpRequest, queryset: QuerySet[CodeExercise]) -> None:
         for exercise in queryset:
-            outcome = grade_exercise(exercise, exercise.grader().reference_solution)
-            if outcome.verdict == Verdict.GRADED and outcome.score == outcome.max_score:
-                exercise.reference_checked = exercise.grading_fingerprint()
-                exercise.save(update_fields=["reference_checked"])
+            outcome = services.check_reference_solution(exercise)
+            if exercise.reference_is_current:
                 self.message_user(request, f"{exercise.slug}: full marks ({outcome.score:g}); it can be published.")
             else:
-                exercise.reference_checked = ""
-                exercise.save(update_fields=["reference_checked"])
                 scored = f"scored {outcome.score:g}/{outcome.max_score:g}" if outcome.score is not None else outcome.verdict
                 self.message_user(
                     request, f"{exercise.slug}: the reference solution {scored}: {outcome.feedback}", messages.ERROR

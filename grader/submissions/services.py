@@ -25,7 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from grader.models import CodeExercise, Submission, SubmissionEvent
-from workers.grading import GradingOutcome, Verdict
+from workers.grading import GradingOutcome, Verdict, grade_exercise
 from workers.tasks import grade_submission
 
 logger = logging.getLogger(__name__)
@@ -235,3 +235,20 @@ def sweep(now: datetime | None = None) -> SweepReport:
                                          f"{(now - submission.started_at).total_seconds():.0f} s after starting; requeued")
                     report.requeued += 1
     return report
+
+
+def check_reference_solution(exercise: CodeExercise, *, publish: bool = False) -> GradingOutcome:
+    """Grades the kind's reference solution as a submission would be; only full marks allow publishing.
+
+    Records the result (the configuration's fingerprint when it scored full marks, nothing otherwise), so
+    changing the kind or configuration later requires a new check before the exercise can be published.
+    """
+    outcome = grade_exercise(exercise, exercise.grader().reference_solution)
+    full_marks = outcome.verdict == Verdict.GRADED and outcome.score == outcome.max_score
+    exercise.reference_checked = exercise.grading_fingerprint() if full_marks else ""
+    if not full_marks:
+        exercise.is_published = False
+    elif publish:
+        exercise.is_published = True
+    exercise.save(update_fields=["reference_checked", "is_published"])
+    return outcome
