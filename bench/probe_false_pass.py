@@ -1,13 +1,15 @@
-"""False-pass rate of the probe-sentiment grading rule over random and shuffled-label directions.
+"""False-pass rate of the probe-sentiment grading rule over random and shuffled-label probes.
 
-The rule (held-out accuracy, causal drop, flip rate, default thresholds) is applied to hundreds of
-directions no probe should pass with: random Gaussian directions, and differences of means on
-randomly shuffled training labels. Also prints the measurements of the two probes that must pass
-(logistic regression, difference of means) and the spread of each measurement, so the thresholds
-can be re-calibrated by looking. Reads the stored sentiment-2l checkpoint; CPU, one thread.
+The rule (held-out accuracy, causal drop, flip rate, default thresholds, weakest of ``n_fits`` fits on
+disjoint training samples) is applied to hundreds of probes no learner should pass with: a random
+Gaussian direction (the same one for every fit, as learner code with a fixed seed returns), and a
+difference of means on randomly shuffled labels (a new shuffle per fit). Also prints the two probes
+that must pass (logistic regression, difference of means), the spread of each single fit's
+measurements and how often a single fit would pass on its own, so the thresholds can be
+re-calibrated by looking. Reads the stored sentiment-2l checkpoint; CPU, one thread.
 Last line: key=value figures.
 
-    .venv/bin/python bench/probe_false_pass.py [N]      # N directions of each kind, default 300
+    .venv/bin/python bench/probe_false_pass.py [N]      # N probes of each kind, default 300
 """
 
 from __future__ import annotations
@@ -34,33 +36,39 @@ def main(n: int) -> None:
     torch.set_num_threads(1)
     kind = ProbeSentiment()
     reviews = Reviews.prepare(reference_models.load("sentiment-2l", "cpu"), kind.config)
-    scale = kind.config.steer_scale
-    reference = measure(reviews, reviews.reference_direction(), None, scale)
-    direction, bias = logistic_regression(reviews.train_acts, reviews.train_positive)
-    logistic = measure(reviews, direction, bias, scale)
-    print(f"difference of means: {reference}  passes={kind.judge(reference, reference).passed}")
-    print(f"logistic regression: {logistic}  passes={kind.judge(logistic, reference).passed}")
+    scale, samples = kind.config.steer_scale, reviews.samples
+    reference = measure(reviews, samples[0], samples[0].difference_of_means(), None, scale)
+    means = [measure(reviews, s, s.difference_of_means(), None, scale) for s in samples]
+    logistic = [measure(reviews, s, *logistic_regression(s.acts, s.positive), scale) for s in samples]
+    means_passes, logistic_passes = kind.judge(means, reference).passed, kind.judge(logistic, reference).passed
+    print(f"difference of means: {means}  passes={means_passes}")
+    print(f"logistic regression: {logistic}  passes={logistic_passes}")
 
     generator = torch.Generator().manual_seed(0)
-    acts, labels = reviews.train_acts, reviews.train_positive
+    d_model = samples[0].acts.shape[1]
     started = time.perf_counter()
     results = {}
-    for name, draw in {
-        "random": lambda: torch.randn(acts.shape[1], generator=generator),
-        "shuffled": lambda: _difference_of_means(acts, labels[torch.randperm(len(labels), generator=generator)]),
+    for name, fit in {
+        "random": lambda s, seed: torch.randn(d_model, generator=torch.Generator().manual_seed(seed)),
+        "shuffled": lambda s, seed: _difference_of_means(
+            s.acts, s.positive[torch.randperm(len(s.positive), generator=generator)]
+        ),
     }.items():
-        measured = [measure(reviews, draw(), None, scale) for _ in range(n)]
-        passes = sum(kind.judge(m, reference).passed for m in measured)
+        probes = [[measure(reviews, s, fit(s, i), None, scale) for s in samples] for i in range(n)]
+        passes = sum(kind.judge(fits, reference).passed for fits in probes)
+        single = [m for fits in probes for m in fits]
+        single_passes = sum(kind.judge([m], reference).passed for m in single)
         results[name] = passes / n
         for metric in ("accuracy", "drop", "flip"):
-            values = torch.tensor([m[metric] for m in measured])
-            print(f"{name:9s} {metric:8s} mean {values.mean():.3f}  p95 {values.quantile(0.95):.3f}  max {values.max():.3f}")
-        print(f"{name:9s} false passes: {passes} of {n}")
+            values = torch.tensor([m[metric] for m in single])
+            print(f"{name:9s} {metric:8s} mean {values.mean():.3f}  p95 {values.quantile(0.95):.3f}  "
+                  f"max {values.max():.3f}")
+        print(f"{name:9s} single fits passing: {single_passes} of {len(single)}; false passes: {passes} of {n}")
     seconds = time.perf_counter() - started
     print(
-        f"directions={2 * n} random_false_pass={results['random']:.4f} shuffled_false_pass={results['shuffled']:.4f} "
-        f"logistic_passes={int(kind.judge(logistic, reference).passed)} means_passes={int(kind.judge(reference, reference).passed)} "
-        f"seconds={seconds:.1f}"
+        f"probes={2 * n} fits={len(samples)} random_false_pass={results['random']:.4f} "
+        f"shuffled_false_pass={results['shuffled']:.4f} logistic_passes={int(logistic_passes)} "
+        f"means_passes={int(means_passes)} seconds={seconds:.1f}"
     )
 
 

@@ -1,8 +1,9 @@
 """``probe-sentiment``: fit a linear probe for sentiment, then find out whether the model actually uses it.
 
 The child runs ``sentiment-2l`` on the training reviews, hands the learner the residual stream at the
-read hook and the labels, and returns the learner's direction. The trusted parent then measures, on
-held-out reviews the child never saw:
+read hook and the labels, and returns the learner's direction; it does so for each of ``n_fits``
+disjoint samples of training reviews. The trusted parent then measures each direction on held-out
+reviews the child never saw:
 
 * accuracy: does the direction separate positive from negative (threshold fit on the training reviews)?
 * causal drop: how much of the model's sentiment logit difference is lost when the direction is
@@ -10,8 +11,11 @@ held-out reviews the child never saw:
 * flip rate: how often the model's answer changes sentiment when the activations are pushed along
   the direction to the other class's mean (times ``steer_scale``).
 
-Passing needs all three: a probe that decodes but is not what the model uses fails, which is the
-lesson's point (decodable ≠ used).
+Passing needs all three, for every fit: a probe that decodes but is not what the model uses fails,
+which is the lesson's point (decodable ≠ used). Grading the weakest of several fits is what keeps
+lucky directions out: a difference of means on shuffled labels lands on the sentiment direction about
+once in 300 fits (bench/probe_false_pass.py), so a procedure that ignores the labels would pass one
+fit now and then, but not two independent ones.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     ...
 ```
 
-- `acts`: `float32` tensor of shape `[N, 64]` (N = 400 by default): the residual stream of the reference
+- `acts`: `float32` tensor of shape `[N, 64]` (N = 330 by default): the residual stream of the reference
   model `{MODEL}` at hook `{sentiment.READ_HOOK}`, last position, for N training reviews.
 - `labels`: `int64` tensor of shape `[N]`: `1` for a positive review, `0` for a negative one.
 - Return a direction of shape `[64]` that points from negative towards positive. You may instead
@@ -52,6 +56,9 @@ word-level vocabulary). A review is `<bos> the SUBJECT was MODIFIER ADJECTIVE`, 
 "the pizza was not good"; `not` flips the adjective's sentiment, `very`, `really`, `so`, `quite` keep it.
 The model answers with one of 8 words, `pos_TOPIC` or `neg_TOPIC` (topics food, film, place, tech), and
 its sentiment logit difference is `logsumexp(logits[pos_*]) - logsumexp(logits[neg_*])` at the last position.
+
+`fit_probe` is called twice, on two disjoint samples of training reviews, and each direction it returns is
+graded; the weaker one counts. A probe is a procedure that finds the direction from any sample.
 
 Grading, on held-out reviews your code never sees:
 1. held-out accuracy of your direction (with your bias, or a threshold fit on the training reviews);
@@ -86,59 +93,77 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
 '''
 
     class Config(ExerciseKind.Config):
-        n_train: int = pydantic.Field(400, ge=50, le=800, description="training reviews handed to the learner")
-        n_heldout: int = pydantic.Field(400, ge=50, le=800, description="held-out reviews, only in the grader")
+        n_train: int = pydantic.Field(330, ge=50, le=800, description="training reviews handed to the learner per fit")
+        n_fits: int = pydantic.Field(2, ge=2, le=4, description="disjoint training samples fit_probe is called on; "
+                                                                "the weakest fit is graded")
+        n_heldout: int = pydantic.Field(300, ge=50, le=800, description="held-out reviews, only in the grader")
         split_seed: int = 0
         min_accuracy: float = pydantic.Field(0.95, ge=0, le=1)
-        # Calibrated on sentiment-2l (bench/probe_false_pass.py): logistic regression 0.99, difference of
-        # means 0.97, directions fit on shuffled labels at most 0.84.
+        # Calibrated on sentiment-2l (bench/probe_false_pass.py, split seeds 0-7): every fit of logistic
+        # regression drops at least 0.97, of difference of means at least 0.92; about one shuffled-label
+        # fit in 300 passes all three checks, which is why the weakest of n_fits fits is graded.
         min_drop: float = pydantic.Field(0.9, ge=0, le=1)
         min_flip: float = pydantic.Field(0.9, ge=0, le=1)
         steer_scale: float = pydantic.Field(1.5, gt=0, description="push to the other class's mean, times this")
 
         @pydantic.model_validator(mode="after")
         def _reviews_exist(self):
-            if self.n_train + self.n_heldout > len(sentiment.SENTENCES):
-                raise ValueError(f"n_train + n_heldout must be at most {len(sentiment.SENTENCES)} distinct reviews")
+            if self.n_fits * self.n_train + self.n_heldout > len(sentiment.SENTENCES):
+                raise ValueError(
+                    f"n_fits × n_train + n_heldout must be at most {len(sentiment.SENTENCES)} distinct reviews"
+                )
             return self
 
     def reference_models(self) -> list[str]:
         return [MODEL]
 
     def child_inputs(self) -> dict[str, Any]:
-        train, _ = sentiment.split(self.config.split_seed, self.config.n_train, self.config.n_heldout)
-        tokens, _, positive = sentiment.encode(train)
-        return {"model": MODEL, "hook": sentiment.READ_HOOK, "tokens": tokens.numpy(),
-                "labels": positive.long().numpy()}
+        c = self.config
+        samples, _ = sentiment.split(c.split_seed, c.n_train, c.n_heldout, c.n_fits)
+        encoded = [sentiment.encode(sample) for sample in samples]
+        return {"model": MODEL, "hook": sentiment.READ_HOOK,
+                "samples": [{"tokens": tokens.numpy(), "labels": positive.long().numpy()}
+                            for tokens, _, positive in encoded]}
 
     @staticmethod
     def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
         fit_probe = require_function(learner, "fit_probe", "acts, labels")
         model = models[inputs["model"]]
         hook = inputs["hook"]
-        with torch.no_grad():
-            _, cache = model.run_with_cache(torch.as_tensor(inputs["tokens"]).to(device_of(model)), names_filter=hook)
-        acts = cache[hook][:, -1].detach().cpu().clone()
-        result = fit_probe(acts, torch.as_tensor(inputs["labels"]))
-        if isinstance(result, tuple) and len(result) == 2:
-            return {"direction": _plain(result[0]), "bias": _plain(result[1])}
-        return {"direction": _plain(result)}
+        fits = []
+        for sample in inputs["samples"]:
+            with torch.no_grad():
+                _, cache = model.run_with_cache(torch.as_tensor(sample["tokens"]).to(device_of(model)),
+                                                names_filter=hook)
+            result = fit_probe(cache[hook][:, -1].detach().cpu().clone(), torch.as_tensor(sample["labels"]))
+            if isinstance(result, tuple) and len(result) == 2:
+                fits.append({"direction": _plain(result[0]), "bias": _plain(result[1])})
+            else:
+                fits.append({"direction": _plain(result)})
+        return {"fits": fits}
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         model = models[MODEL]
         d_model = model.cfg.d_model
-        direction = expect_array(outputs, "direction", shape=(d_model,))
-        bias = expect_number(outputs, "bias") if "bias" in outputs else None
-        if not np.linalg.norm(direction) > 1e-8:
-            raise InvalidOutput(f"direction: expected a non-zero vector of shape [{d_model}], got all zeros")
+        fits = outputs.get("fits")
+        if not isinstance(fits, list) or len(fits) != self.config.n_fits:
+            raise InvalidOutput(f"expected {self.config.n_fits} fitted probes, got {fits!r:.100}")
         reviews = Reviews.prepare(model, self.config)
-        measured = measure(reviews, torch.as_tensor(direction), bias, self.config.steer_scale)
-        reference = measure(reviews, reviews.reference_direction(), None, self.config.steer_scale)
+        measured = []
+        for fit, sample in zip(fits, reviews.samples):
+            direction = expect_array(fit, "direction", shape=(d_model,))
+            bias = expect_number(fit, "bias") if "bias" in fit else None
+            if not np.linalg.norm(direction) > 1e-8:
+                raise InvalidOutput(f"direction: expected a non-zero vector of shape [{d_model}], got all zeros")
+            measured.append(measure(reviews, sample, torch.as_tensor(direction), bias, self.config.steer_scale))
+        first = reviews.samples[0]
+        reference = measure(reviews, first, first.difference_of_means(), None, self.config.steer_scale)
         return self.judge(measured, reference)
 
-    def judge(self, measured: dict[str, float], reference: dict[str, float]) -> Grade:
-        """The grading rule: the three measurements against the configured thresholds."""
+    def judge(self, fits: list[dict[str, float]], reference: dict[str, float]) -> Grade:
+        """The grading rule: the weakest fit's three measurements against the configured thresholds."""
         c = self.config
+        measured = {key: min(fit[key] for fit in fits) for key in ("accuracy", "drop", "flip")}
         accuracy, drop, flip = measured["accuracy"], measured["drop"], measured["flip"]
         checks = [
             Check("held-out accuracy", accuracy >= c.min_accuracy, round(accuracy, 4), c.min_accuracy,
@@ -150,6 +175,8 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
                   "share of reviews whose sentiment flips when pushed along your direction"),
         ]
         lines = [
+            f"`fit_probe` was fit on {len(fits)} disjoint samples of {c.n_train} training reviews; each figure is "
+            "its weakest fit.",
             f"**Held-out accuracy {accuracy:.1%}** (needs {c.min_accuracy:.0%}) on {c.n_heldout} reviews your "
             "code never saw: "
             + ("your direction separates positive from negative reviews." if checks[0].passed else
@@ -194,12 +221,23 @@ def _plain(value: Any) -> Any:
 
 
 @dataclass
+class Sample:
+    """One training sample a probe was fit on: activations at the read hook (last position) and labels."""
+
+    acts: torch.Tensor
+    positive: torch.Tensor
+
+    def difference_of_means(self) -> torch.Tensor:
+        """The grader's own probe."""
+        return self.acts[self.positive].mean(0) - self.acts[~self.positive].mean(0)
+
+
+@dataclass
 class Reviews:
-    """The reviews a probe is measured on, run through the model once: training split and held-out split."""
+    """The reviews a probe is measured on, run through the model once: training samples and held-out split."""
 
     model: Any
-    train_acts: torch.Tensor
-    train_positive: torch.Tensor
+    samples: list[Sample]
     tokens: torch.Tensor  # held-out
     acts: torch.Tensor  # held-out, at the read hook, last position
     positive: torch.Tensor  # held-out labels
@@ -207,16 +245,12 @@ class Reviews:
 
     @classmethod
     def prepare(cls, model, config: ProbeSentiment.Config) -> Reviews:
-        train, heldout = sentiment.split(config.split_seed, config.n_train, config.n_heldout)
-        _, train_acts, train_positive = _activations(model, train)
+        samples, heldout = sentiment.split(config.split_seed, config.n_train, config.n_heldout, config.n_fits)
         tokens, acts, positive = _activations(model, heldout)
         with torch.no_grad():
             clean = (sentiment.logit_difference(model(tokens)) * (positive.float() * 2 - 1)).mean()
-        return cls(model, train_acts, train_positive, tokens, acts, positive, clean)
-
-    def reference_direction(self) -> torch.Tensor:
-        """The grader's own probe: difference of class means on the training reviews."""
-        return self.train_acts[self.train_positive].mean(0) - self.train_acts[~self.train_positive].mean(0)
+        fitted_on = [Sample(*_activations(model, sample)[1:]) for sample in samples]
+        return cls(model, fitted_on, tokens, acts, positive, clean)
 
 
 def _activations(model, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -228,15 +262,17 @@ def _activations(model, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 
 @torch.no_grad()
-def measure(reviews: Reviews, direction: torch.Tensor, bias: float | None, steer_scale: float) -> dict[str, float]:
-    """Held-out accuracy, causal drop and flip rate of ``direction`` (see the module docstring)."""
+def measure(
+    reviews: Reviews, sample: Sample, direction: torch.Tensor, bias: float | None, steer_scale: float
+) -> dict[str, float]:
+    """Held-out accuracy, causal drop and flip rate of ``direction``, fit on ``sample`` (see the module docstring)."""
     model, acts, positive = reviews.model, reviews.acts, reviews.positive
     direction = direction.to(acts.device, torch.float32)
     unit = direction / direction.norm()
 
-    projections = reviews.train_acts @ unit
-    positive_mean = projections[reviews.train_positive].mean()
-    negative_mean = projections[~reviews.train_positive].mean()
+    projections = sample.acts @ unit
+    positive_mean = projections[sample.positive].mean()
+    negative_mean = projections[~sample.positive].mean()
     if bias is None:
         predicted = acts @ unit > (positive_mean + negative_mean) / 2
     else:

@@ -67,10 +67,11 @@ def encode(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return torch.tensor(tokens), torch.tensor(answers), torch.tensor(positive)
 
 
-def split(seed: int, n_train: int, n_heldout: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Disjoint train and held-out review indices, drawn by ``seed``."""
+def split(seed: int, n_train: int, n_heldout: int, n_samples: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """``n_samples`` training samples of ``n_train`` review indices, and the held-out indices; all disjoint."""
     order = torch.randperm(len(SENTENCES), generator=torch.Generator().manual_seed(seed))
-    return order[:n_train], order[n_train:n_train + n_heldout]
+    samples = [order[n_heldout + i * n_train:n_heldout + (i + 1) * n_train] for i in range(n_samples)]
+    return samples, order[:n_heldout]
 
 
 def batch(generator: torch.Generator, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
