@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
+from pydantic import BaseModel
 
 from grader.attempts import selectors, services
 from grader.attempts.grading import InvalidAnswers
@@ -20,29 +21,29 @@ from grader.attempts.selectors import ProblemState, QuestionView, QuizState
 router = Router(tags=["attempts"])
 
 
-class Refusal(Schema):
+class Refusal(BaseModel):
     detail: str
     errors: dict[str, str] = {}
 
 
-class ChoiceOut(Schema):
+class ChoiceOut(BaseModel):
     label: str
     text: str
 
 
-class ChoiceFeedback(Schema):
+class ChoiceFeedback(BaseModel):
     label: str
     correct: bool
     chosen: bool
     explanation: str
 
 
-class QuestionFeedback(Schema):
+class QuestionFeedback(BaseModel):
     score: float
     choices: list[ChoiceFeedback]
 
 
-class QuestionOut(Schema):
+class QuestionOut(BaseModel):
     id: int
     number: int
     kind: str
@@ -52,7 +53,7 @@ class QuestionOut(Schema):
     feedback: QuestionFeedback | None = None
 
 
-class QuizOut(Schema):
+class QuizOut(BaseModel):
     id: int
     title: str
     lesson: str
@@ -71,21 +72,21 @@ class QuizAnswers(Schema):
     answers: dict[int, list[str]]
 
 
-class PartOut(Schema):
+class PartOut(BaseModel):
     key: str
     prompt: str
     typed: str
     result: dict[str, Any] | None
 
 
-class RubricPointOut(Schema):
+class RubricPointOut(BaseModel):
     id: int
     text: str
     weight: float
     made: bool | None
 
 
-class SelfAssessmentOut(Schema):
+class SelfAssessmentOut(BaseModel):
     response: str
     assessed: bool
     score: float | None
@@ -93,7 +94,7 @@ class SelfAssessmentOut(Schema):
     rubric: list[RubricPointOut]
 
 
-class ProblemOut(Schema):
+class ProblemOut(BaseModel):
     kind: str
     id: int
     title: str
@@ -126,7 +127,7 @@ class RubricTicks(Schema):
     points: list[int]
 
 
-class ItemProgressOut(Schema):
+class ItemProgressOut(BaseModel):
     title: str
     url: str
     done: bool
@@ -134,7 +135,7 @@ class ItemProgressOut(Schema):
     attempts: int
 
 
-class LessonProgressOut(Schema):
+class LessonProgressOut(BaseModel):
     code: str
     title: str
     done: int
@@ -241,11 +242,14 @@ def get_quiz(request: HttpRequest, quiz_id: int):
 def submit_quiz(request: HttpRequest, quiz_id: int, payload: QuizAnswers):
     quiz = selectors.published_quiz(quiz_id)
     questions = selectors.quiz_questions(quiz)
-    return _answer(
-        lambda: services.submit_quiz(request.user.pk, quiz, payload.answers, questions),
-        201,
-        lambda: _quiz(selectors.quiz_state(quiz, request.user.pk, questions)),
-    )
+    attempts = selectors.quiz_attempts(quiz, request.user.pk)
+
+    def write() -> None:
+        attempt = services.submit_quiz(request.user.pk, quiz, payload.answers, questions, attempts_used=len(attempts))
+        # After a race the attempt's number skips others' writes: read the learner's attempts again.
+        attempts[:] = attempts + [attempt] if attempt.number == len(attempts) + 1 else selectors.quiz_attempts(quiz, request.user.pk)
+
+    return _answer(write, 201, lambda: _quiz(selectors.quiz_state(quiz, request.user.pk, questions, attempts)))
 
 
 @router.get("/problems/{kind}/{item_id}", response=ProblemOut)

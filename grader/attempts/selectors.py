@@ -141,9 +141,16 @@ def feedback_visible(quiz: Quiz, attempts_used: int, latest_score: float | None)
     return bool(quiz.attempts_allowed) and attempts_used >= quiz.attempts_allowed
 
 
-def quiz_state(quiz: Quiz, learner_id: int, questions: list[Question] | None = None) -> QuizState:
-    """``questions`` (from :func:`quiz_questions`) spares reloading them right after a submission."""
-    attempts = list(QuizAttempt.objects.filter(quiz=quiz, learner_id=learner_id).order_by("number"))
+def quiz_attempts(quiz: Quiz, learner_id: int) -> list[QuizAttempt]:
+    return list(QuizAttempt.objects.filter(quiz=quiz, learner_id=learner_id).order_by("number"))
+
+
+def quiz_state(
+    quiz: Quiz, learner_id: int, questions: list[Question] | None = None, attempts: list[QuizAttempt] | None = None
+) -> QuizState:
+    """``questions`` (from :func:`quiz_questions`) and ``attempts`` (from :func:`quiz_attempts`) spare
+    reloading them right after a submission."""
+    attempts = quiz_attempts(quiz, learner_id) if attempts is None else attempts
     responses = {}
     if attempts:
         responses = {response.question_id: response for response in attempts[-1].responses.all()}

@@ -59,11 +59,16 @@ def _score_questions(
 
 
 def submit_quiz(
-    learner_id: int, quiz: Quiz, selections: Mapping[int, Iterable[str]], questions: list[Question] | None = None
+    learner_id: int,
+    quiz: Quiz,
+    selections: Mapping[int, Iterable[str]],
+    questions: list[Question] | None = None,
+    attempts_used: int | None = None,
 ) -> QuizAttempt:
     """Grade every question (selections maps question id to chosen labels) and record the attempt.
 
-    ``questions`` (from ``selectors.quiz_questions``) may be passed when the caller already holds them.
+    ``questions`` (from ``selectors.quiz_questions``) and ``attempts_used`` (the learner's attempts the
+    caller has just read) may be passed when the caller already holds them; a retry after a race re-counts.
     """
     graded = _score_questions(quiz_questions(quiz) if questions is None else questions, selections)
     score = sum(question_score for *_, question_score in graded) / len(graded) if graded else 0.0
@@ -76,8 +81,10 @@ def submit_quiz(
         )
         return attempt
 
+    known = [] if attempts_used is None else [attempts_used]
+
     def count() -> int:
-        return QuizAttempt.objects.filter(learner_id=learner_id, quiz=quiz).count()
+        return known.pop() if known else QuizAttempt.objects.filter(learner_id=learner_id, quiz=quiz).count()
 
     return _numbered(create, count, quiz.attempts_allowed)
 
