@@ -18,7 +18,7 @@ from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("mechgrade", include=["workers.tasks"])
+app = Celery("mechgrade", include=["workers.tasks", "workers.playground"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_queues=[Queue(name, Exchange(name), routing_key=name) for name in ("cpu", "gpu")],

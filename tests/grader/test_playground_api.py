@@ -74,3 +74,9 @@ def test_the_run_button_posts_to_this_exercises_runs(rf, learner):
     html = render_to_string("grader/submissions/_playground.html", {"exercise": exercise})
     assert 'data-start="/api/playground/exercises/add/runs"' in html
     assert 'id="run-button"' in html and "grader/playground.js" in html
+
+
+def test_the_exercise_page_has_the_run_button_beside_submit(learner_client):
+    make_exercise()
+    html = learner_client.get("/grader/exercises/add/").content.decode()
+    assert html.index("Submit for grading") < html.index('id="run-button"')
