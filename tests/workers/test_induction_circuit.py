@@ -77,3 +77,29 @@ def test_unusable_answers_fail_with_what_was_expected(code, message):
     outcome = grade(code)
     assert outcome.verdict == Verdict.FAILED
     assert outcome.feedback.startswith(message)
+
+
+def on_the_hidden_model(statement):
+    """The reference solution, with ``statement`` run on the second call: the hidden model's."""
+    return InductionCircuit.reference_solution.replace(
+        "    torch.manual_seed(0)\n",
+        "    torch.manual_seed(0)\n    calls.append(model)\n    if len(calls) == 2:\n        " + statement + "\n",
+    ).replace("import torch\n", "import torch\ncalls = []\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("statement", "shown"),
+    [
+        ("raise ValueError(f'secret {model.blocks[0].attn.W_Q.sum().item():.4f}')",
+         "raised ValueError on the hidden model"),
+        ("raise type('Secret_0_1234', (Exception,), {})()", "raised an exception on the hidden model"),
+        ("return [(7, 1234)]", "on the hidden model it returned something else (not shown)"),
+        ("return 'secret'", "on the hidden model it returned something else (not shown)"),
+    ],
+)
+def test_nothing_but_heads_comes_back_from_the_hidden_model(statement, shown):
+    outcome = grade(on_the_hidden_model(statement))
+    assert outcome.verdict == Verdict.FAILED
+    assert shown in outcome.feedback
+    for leak in ("secret", "Secret", "1234", "Traceback", "line "):
+        assert leak not in outcome.feedback

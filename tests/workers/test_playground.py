@@ -44,6 +44,20 @@ def test_learners_explore_the_public_model_never_the_hidden_one_or_an_answer():
     assert playground_model("orthogonal-packing") is None
 
 
+def test_code_that_searches_memory_for_a_second_induction_model_finds_none():
+    code = (
+        "import gc, sys\n"
+        "found = list(gc.get_objects())\n"
+        "frame = sys._getframe()\n"
+        "while frame:  # the sandbox's own frames hold what it preloaded\n"
+        "    found += [v for d in frame.f_locals.values() if type(d) is dict for v in d.values()]\n"
+        "    frame = frame.f_back\n"
+        "print(sum(type(o) is type(model) and o is not model and o.cfg.d_vocab == model.cfg.d_vocab for o in found))\n"
+    )
+    run = run_code(code, "induction-2l", LIMITS)
+    assert (run.status, run.stdout) == ("ok", "0\n")
+
+
 def test_the_worker_task_keeps_the_run_for_its_author(monkeypatch):
     from workers import playground
 

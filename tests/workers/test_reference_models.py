@@ -102,10 +102,18 @@ def test_toy_models_pack_more_features_than_dimensions_when_sparse(n, d):
     assert sparse["features_represented"] >= dense["features_represented"]
 
 
-def test_the_sandbox_preload_holds_transformers_only_and_no_answer_key():
+def test_the_sandbox_preload_holds_public_transformers_only_and_no_answer_key():
     preloaded = reference_models.preload()
-    assert set(preloaded) == {"induction-2l", "induction-2l-alt", "sentiment-2l"}
+    assert set(preloaded) == {"induction-2l", "sentiment-2l"}  # never the hidden induction-2l-alt
     assert all(hasattr(model, "run_with_hooks") for model in preloaded.values())
+
+
+def test_a_portable_model_rebuilds_to_the_same_weights():
+    data = reference_models.portable("induction-2l-alt")
+    rebuilt = reference_models.from_portable(data, "cpu")
+    stored = reference_models.load("induction-2l-alt", "cpu").state_dict()
+    assert rebuilt.state_dict().keys() == stored.keys()
+    assert all(torch.equal(rebuilt.state_dict()[key], tensor) for key, tensor in stored.items())
 
 
 def test_the_build_command_reports_whether_the_checksum_matches(capsys):

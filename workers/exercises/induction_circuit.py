@@ -2,7 +2,10 @@
 
 The learner writes ``find_induction_circuit(model)``; the child runs it on the public ``induction-2l``
 and on ``induction-2l-alt``, a model learners never see whose circuit sits at other head indices, so a
-function that hard-codes the first model's heads fails. For each model the parent measures, on
+function that hard-codes the first model's heads fails. The hidden model is not preloaded into the
+sandbox (any learner code could find it there); the parent hands its weights to the grading child
+only, and nothing the function does on it reaches the learner but validated heads (no printing, no
+exception text). For each model the parent measures, on
 repeated random tokens (loss where only induction predicts the next word) with heads mean-ablated:
 
 - necessity: ablating the returned heads costs at least ``necessity_min`` of what ablating every
@@ -25,6 +28,7 @@ The stored answer key is only shown to instructors as a cross-check.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 from dataclasses import dataclass
@@ -32,12 +36,15 @@ from typing import Any
 
 import pydantic
 
+from workers import reference_models
 from workers.exercises import _circuits
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
 from workers.sandbox.validation import require_function
 
 PUBLIC, HIDDEN = "induction-2l", "induction-2l-alt"
 _MAX_HEADS = 64
+# Compared by identity: a learner's own exception class could carry anything in its name (or run code for it).
+_BUILT_IN_EXCEPTIONS = [t for t in vars(builtins).values() if isinstance(t, type) and issubclass(t, BaseException)]
 
 
 @dataclass
@@ -65,8 +72,8 @@ class InductionCircuit(ExerciseKind):
         "heads (replacing their output by its mean) on repeated random tokens and checks **necessity** "
         "(ablating your heads loses at least half of what ablating every head loses), **sufficiency** (keeping "
         "only your heads loses at most a quarter of it) and **minimality** (each head you return must matter: "
-        "heads that do not cost points). Printing is silenced while your function "
-        "runs on the hidden model."
+        "heads that do not cost points). Nothing about the hidden model reaches you but your heads: printing is "
+        "silenced there, and an error there is reported by its type only."
     )
     starter_code = (
         "import torch\n\n\n"
@@ -111,15 +118,18 @@ class InductionCircuit(ExerciseKind):
         return [PUBLIC, HIDDEN]
 
     def child_inputs(self) -> dict[str, Any]:
-        return {"public": PUBLIC, "hidden": HIDDEN}
+        """Runs in the parent at grading time: the hidden model's weights go to this one child only."""
+        return {"public": PUBLIC, "hidden": reference_models.portable(HIDDEN)}
 
     @staticmethod
     def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
         find = require_function(learner, "find_induction_circuit", "model")
-        public = _plain(find(models[inputs["public"]]))
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            hidden = _plain(find(models[inputs["hidden"]]))
-        return {"public": public, "hidden": hidden}
+        public_model = models[inputs["public"]]
+        public = _plain(find(public_model))
+        device = str(reference_models.device_of(public_model))
+        with contextlib.redirect_stdout(io.StringIO()):  # TransformerLens announces the move to the device
+            hidden_model = reference_models.from_portable(inputs["hidden"], device)
+        return {"public": public, "hidden": _heads_on_hidden(find, hidden_model)}
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         c = self.config
@@ -200,6 +210,24 @@ class InductionCircuit(ExerciseKind):
                 "lives at different places in different models."
             )
         return "\n".join(lines)
+
+
+def _heads_on_hidden(find, model) -> list[list[int]] | dict[str, str]:
+    """The learner's heads on the hidden model and nothing else: printing is silenced, a failure names
+    only a built-in exception type, and anything but in-range pairs becomes a marker that echoes nothing."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            value = _plain(find(model))
+    except BaseException as exc:  # noqa: BLE001 - its text, class name or traceback could carry the weights
+        kind = next((t.__name__ for t in _BUILT_IN_EXCEPTIONS if type(exc) is t), "an exception")
+        raise InvalidOutput(
+            f"find_induction_circuit raised {kind} on the hidden model (its message is not shown, as nothing "
+            "about that model is); make sure it runs on any model with the reference model's shape"
+        ) from None
+    n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
+    if not isinstance(value, list) or not all(0 <= layer < n_layers and 0 <= head < n_heads for layer, head in value):
+        return {"not_pairs": "something else (not shown)"}
+    return [list(head) for head in sorted({(layer, head) for layer, head in value})]
 
 
 def _plain(value: Any) -> Any:

@@ -112,13 +112,35 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-@cache
-def _cached(name: str, device: str, directory: Path) -> nn.Module:
+def assemble(name: str, config: dict[str, Any], state: dict[str, torch.Tensor], device: str) -> nn.Module:
+    """The model ``name`` from its stored config and weights, on ``device``, in eval mode."""
     from workers.reference_models.registry import get
 
-    model = get(name).empty(read_metadata(name, directory)["config"])
-    model.load_state_dict(read_verified_state(name, directory))
+    model = get(name).empty(config)
+    model.load_state_dict(state)
     return model.to(device).eval()
+
+
+@cache
+def _cached(name: str, device: str, directory: Path) -> nn.Module:
+    return assemble(name, read_metadata(name, directory)["config"], read_verified_state(name, directory), device)
+
+
+def portable(name: str, directory: Path = FIXTURES) -> dict[str, Any]:
+    """The verified model ``name`` as plain data (config, NumPy weights) that the sandbox wire carries.
+
+    For hidden models: they are never preloaded into the sandbox, so a kind's ``child_inputs`` hands
+    one to the single child that grades a submission, and ``from_portable`` rebuilds it there.
+    """
+    state = read_verified_state(name, directory)
+    return {"name": name, "config": read_metadata(name, directory)["config"],
+            "state": {key: tensor.numpy() for key, tensor in state.items()}}
+
+
+def from_portable(data: dict[str, Any], device: str) -> nn.Module:
+    """In the sandbox child: the model ``portable`` described."""
+    state = {key: torch.from_numpy(array) for key, array in data["state"].items()}
+    return assemble(data["name"], data["config"], state, device)
 
 
 def load(name: str, device: str | None = None, directory: Path = FIXTURES) -> nn.Module:
