@@ -64,6 +64,17 @@ def test_printing_is_silenced_on_the_hidden_model():
     assert outcome.output.count("found") == 1
 
 
+def test_writes_below_python_are_silenced_on_the_hidden_model_too():
+    code = "import os, sys\n" + InductionCircuit.reference_solution.replace(
+        "    return circuit\n",
+        "    os.write(1, b'fd-one ')\n    os.write(2, b'fd-two ')\n    sys.__stdout__.write('dunder ')\n"
+        "    return circuit\n")
+    outcome = grade(code)
+    assert outcome.verdict == Verdict.GRADED and outcome.score == 1.0
+    for written in ("fd-one", "dunder"):  # once, from the public model; the output learners see is stdout
+        assert outcome.output.count(written) == 1, (written, outcome.output)
+
+
 @pytest.mark.parametrize(
     ("code", "message"),
     [

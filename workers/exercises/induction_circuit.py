@@ -31,6 +31,9 @@ from __future__ import annotations
 import builtins
 import contextlib
 import io
+import os
+import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,7 +219,7 @@ def _heads_on_hidden(find, model) -> list[list[int]] | dict[str, str]:
     """The learner's heads on the hidden model and nothing else: printing is silenced, a failure names
     only a built-in exception type, and anything but in-range pairs becomes a marker that echoes nothing."""
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with _silenced():
             value = _plain(find(model))
     except BaseException as exc:  # noqa: BLE001 - its text, class name or traceback could carry the weights
         kind = next((t.__name__ for t in _BUILT_IN_EXCEPTIONS if type(exc) is t), "an exception")
@@ -228,6 +231,28 @@ def _heads_on_hidden(find, model) -> list[list[int]] | dict[str, str]:
     if not isinstance(value, list) or not all(0 <= layer < n_layers and 0 <= head < n_heads for layer, head in value):
         return {"not_pairs": "something else (not shown)"}
     return [list(head) for head in sorted({(layer, head) for layer, head in value})]
+
+
+@contextlib.contextmanager
+def _silenced():
+    """Nothing written while it lasts reaches the learner: Python's streams, and the file descriptors 1 and 2
+    behind them (``os.write(1, …)``, ``sys.__stdout__``), go to a scratch file in the run folder, then away."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        stream.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with tempfile.TemporaryFile(dir=".") as sink:
+        try:
+            for fd in saved:
+                os.dup2(sink.fileno(), fd)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                yield
+        finally:
+            for stream in (sys.__stdout__, sys.__stderr__):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
 
 
 def _plain(value: Any) -> Any:
