@@ -18,6 +18,7 @@ one module, nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -65,6 +66,26 @@ class Grade:
         return data
 
 
+@dataclass(frozen=True)
+class HiddenRun:
+    """Learner code run on a model learners never see, in a child of its own.
+
+    That child holds only the learner's code and a fresh reparameterisation of ``model`` (never the
+    public run's state, never another model's secrets); it has no writable descriptor but its result
+    pipe, and nothing it prints or raises reaches the learner beyond a built-in exception's name. Only
+    ``output`` is taken from what ``entry`` returns, and the parent validates it like any output.
+
+    ``entry(learner, model)`` runs in that child: ``learner`` is the namespace of the learner's module,
+    ``model`` the reparameterised hidden model. ``function`` names the learner's function it calls, for
+    messages.
+    """
+
+    output: str
+    model: str
+    entry: Callable[[dict[str, Any], Any], Any]
+    function: str
+
+
 class ExerciseKind:
     """Base class of exercise kinds. Subclasses set the class attributes and implement the three methods."""
 
@@ -86,6 +107,10 @@ class ExerciseKind:
 
     def reference_models(self) -> list[str]:
         """Names of reference models (``workers.reference_models``) the child and the grader need."""
+        return []
+
+    def hidden_runs(self) -> list[HiddenRun]:
+        """Runs of the learner's code on hidden models, each in its own quiet child (see ``HiddenRun``)."""
         return []
 
     def child_inputs(self) -> dict[str, Any]:
