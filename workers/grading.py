@@ -8,27 +8,46 @@ what happened to a verdict:
 - ``failed``: the learner's code did not compile, raised, or returned something unusable;
 - ``rejected``: the code hit a limit (time, memory, output) or was stopped by the sandbox;
 - ``error``: something on our side broke; the submission is retried and the learner is not blamed.
+
+The trust boundary: the learner's code first runs in a child that holds only public inputs and the
+learner's own variant of the public models; each of the kind's hidden runs then runs it again in a
+fresh, quiet child holding only a reparameterisation of one hidden model drawn for this grading alone.
+Everything the children send is validated once, by the kind's declared outputs, before the kind grades
+it; every text that reaches the learner is composed here or by the kind, and bounded.
+
+Each grading draws a master ``seed`` (recorded with the outcome): the children's random state and the
+hidden models' reparameterisations derive from it, so a grading can be reproduced exactly.
 """
 
 from __future__ import annotations
 
+import builtins
 import enum
+import hashlib
 import logging
 import os
+import secrets
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workers import reference_models
-from workers.exercises.base import InvalidOutput
+from workers.exercises import child_side
+from workers.exercises.base import ExerciseKind, HiddenRun, InvalidOutput
 from workers.exercises.registry import get_kind
+from workers.reference_models import reparameterise
 
 if TYPE_CHECKING:  # the sandbox is imported where it is used, so web processes never load it
     from grader.models import CodeExercise
-    from workers.sandbox import Limits, Sandbox
+    from workers.sandbox import Limits, Sandbox, SandboxResult
 
 logger = logging.getLogger(__name__)
 
 OUTPUT_KEPT = 10_000  # characters of the learner's printed output kept with the result
+FEEDBACK_KEPT = 20_000  # characters of feedback kept with the result
+MESSAGE_KEPT = 4_000  # characters of an error message from the learner's run (it may be learner text)
+_BUILT_IN_EXCEPTIONS = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+)
 
 
 class Verdict(enum.StrEnum):
@@ -62,6 +81,7 @@ class GradingOutcome:
     output: str = ""
     resources: dict[str, Any] = field(default_factory=dict)
     device: str = ""
+    seed: int | None = None  # the grading's master seed: grade_code(..., seed=seed) reproduces it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"verdict": str(self.verdict)}
@@ -96,8 +116,18 @@ def warm_worker() -> WarmWorker:
     return _warm
 
 
-def grade_exercise(exercise: CodeExercise, code: str, *, worker: WarmWorker | None = None) -> GradingOutcome:
-    """Grades ``code`` for a code exercise with its kind, configuration, limits and maximum score."""
+def grade_exercise(
+    exercise: CodeExercise,
+    code: str,
+    *,
+    worker: WarmWorker | None = None,
+    variant: int | None = None,
+    seed: int | None = None,
+) -> GradingOutcome:
+    """Grades ``code`` for a code exercise with its kind, configuration, limits and maximum score.
+
+    ``variant`` picks the learner's own reparameterisation of the public models (``None``: a fresh one).
+    """
     from workers.sandbox import Limits
 
     limits = Limits(
@@ -106,7 +136,8 @@ def grade_exercise(exercise: CodeExercise, code: str, *, worker: WarmWorker | No
         memory_bytes=exercise.memory_mb * 1024 * 1024,
         max_output_bytes=exercise.max_output_kb * 1024,
     )
-    return grade_code(exercise.kind, exercise.config, code, limits, max_score=exercise.max_score, worker=worker)
+    return grade_code(exercise.kind, exercise.config, code, limits, max_score=exercise.max_score, worker=worker,
+                      variant=variant, seed=seed)
 
 
 def grade_code(
@@ -117,48 +148,150 @@ def grade_code(
     *,
     max_score: float | None = None,
     worker: WarmWorker | None = None,
+    variant: int | None = None,
+    seed: int | None = None,
 ) -> GradingOutcome:
     """Runs ``code`` for the exercise kind in the sandbox and grades it; never raises.
 
-    With ``max_score`` the kind's score is scaled to it (an exercise's own maximum).
+    With ``max_score`` the kind's score is scaled to it (an exercise's own maximum). ``variant`` selects
+    the learner's reparameterisation of the public models (``None``: one drawn from the grading's seed,
+    as for an instructor's check); ``seed`` reproduces an earlier grading (``None``: a fresh one).
     """
     worker = worker or warm_worker()
+    seed = secrets.randbits(63) if seed is None else seed
+    variant = derive_seed(seed, "variant") if variant is None else variant
     try:
         kind = get_kind(kind_slug)(config)
-        result = worker.sandbox.run(code, kind.run_in_child, kind.child_inputs(), limits)
-        shared = {"output": (result.stdout or "")[:OUTPUT_KEPT], "resources": dict(result.resources or {}),
-                  "device": worker.device}
-        if result.status != "ok":
-            verdict = _SANDBOX_VERDICTS.get(result.status)
-            if verdict is None:
-                raise RuntimeError(f"the sandbox answered with an unknown status {result.status!r}: {result.message}")
-            return GradingOutcome(verdict, feedback=_where(result.message, result.line), **shared)
-        # Loaded once per process (reference_models caches them), for trusted code only.
-        models = {name: reference_models.load(name, worker.device) for name in kind.reference_models()}
-        try:
-            grade = kind.grade(result.outputs, models, worker.device)
-        except InvalidOutput as problem:
-            return GradingOutcome(Verdict.FAILED, feedback=str(problem), **shared)
+        outcome = _grade(kind, code, limits, worker, variant, seed)
     except Exception as problem:  # our fault, never the learner's: logged in full, retried by the caller
         logger.exception("grading with kind %r failed", kind_slug)
         return GradingOutcome(
             Verdict.ERROR,
-            feedback=f"Grading failed on our side ({type(problem).__name__}: {problem}). "
+            feedback=f"Grading failed on our side ({type(problem).__name__}). "
             "This is not a problem with your code; it will be retried.",
             device=worker.device,
+            seed=seed,
         )
+    outcome.seed = seed
+    outcome.feedback = bounded(outcome.feedback, FEEDBACK_KEPT, "feedback")
+    if outcome.verdict == Verdict.GRADED and max_score is not None and outcome.max_score:
+        scale = max_score / outcome.max_score
+        outcome.score, outcome.max_score = outcome.score * scale, outcome.max_score * scale
+    return outcome
+
+
+def _grade(kind: ExerciseKind, code: str, limits: Limits, worker: WarmWorker, variant: int, seed: int) -> GradingOutcome:
+    hidden_runs = kind.hidden_runs()
+    hidden_names = {run.model for run in hidden_runs}
+    public_names = [name for name in kind.reference_models() if name not in hidden_names]
+    run_seed = derive_seed(seed, "run")
+    inputs = {"kind": kind.slug, "models": public_names, "variant": variant, "inputs": kind.child_inputs()}
+    result = worker.sandbox.run(code, child_side.public_run, inputs, limits, seed=run_seed)
+    shared = {"output": bounded(result.stdout or "", OUTPUT_KEPT, "output"), "device": worker.device}
+    results = [result]
+    if not result.ok:
+        return GradingOutcome(_sandbox_verdict(result), feedback=_learner_message(result), **shared,
+                              resources=_resources(results))
+    outputs = {key: value for key, value in result.outputs.items() if key not in {run.output for run in hidden_runs}}
+    models = {name: _learner_model(name, variant, worker.device) for name in public_names}
+    for run in hidden_runs:
+        model = reparameterise.reparameterised(reference_models.load(run.model, worker.device),
+                                               derive_seed(seed, f"hidden:{run.model}"))
+        hidden_inputs = {"entry": _reference(run.entry), "output": run.output, "model": _portable(run.model, model)}
+        hidden = worker.sandbox.run(code, child_side.hidden_run, hidden_inputs, limits, seed=run_seed, quiet=True)
+        results.append(hidden)
+        if not hidden.ok:
+            return GradingOutcome(_sandbox_verdict(hidden), feedback=_hidden_failure(run, hidden, limits), **shared,
+                                  resources=_resources(results))
+        outputs[run.output] = hidden.outputs.get(run.output)
+        models[run.model] = model
+    try:
+        grade = kind.grade(kind.validate_outputs(outputs), models, worker.device)
+    except InvalidOutput as problem:
+        return GradingOutcome(Verdict.FAILED, feedback=bounded(str(problem), MESSAGE_KEPT, "message"), **shared,
+                              resources=_resources(results))
     data = grade.as_dict()
-    scale = max_score / grade.max_score if max_score is not None and grade.max_score else 1.0
     return GradingOutcome(
         Verdict.GRADED,
-        score=grade.score * scale,
-        max_score=grade.max_score * scale,
+        score=grade.score,
+        max_score=grade.max_score,
         feedback=grade.feedback,
         checks=data["checks"],
         metrics=grade.metrics | ({"figures": grade.figures} if grade.figures else {}),
+        resources=_resources(results),
         **shared,
     )
 
 
-def _where(message: str, line: int | None) -> str:
+def derive_seed(seed: int, purpose: str) -> int:
+    """A 63-bit seed for one purpose, derived from a grading's master seed (one-way: a child that learns its
+    own random state learns nothing about the hidden models' reparameterisations)."""
+    digest = hashlib.sha256(f"{seed}:{purpose}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def bounded(text: str, limit: int, what: str) -> str:
+    """``text`` cut to ``limit`` characters, saying so: the learner is told where the limit is."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[{what} truncated: at most {limit:,} characters are kept]"
+
+
+def _learner_model(name: str, variant: int, device: str) -> Any:
+    """The learner's own variant of a public model; models of other architectures (toy models) as they are."""
+    model = reference_models.load(name, device)
+    return reparameterise.variant(name, variant, device) if reparameterise.applies_to(model) else model
+
+
+def _portable(name: str, model: Any) -> dict[str, Any]:
+    """A (reparameterised) model as plain data for the sandbox wire: its stored config and its weights."""
+    return {"name": name, "config": reference_models.metadata(name)["config"],
+            "state": {key: tensor.detach().cpu().numpy() for key, tensor in model.state_dict().items()}}
+
+
+def _reference(function: Any) -> str:
+    from workers.sandbox.sandbox import reference
+
+    return reference(function)
+
+
+def _sandbox_verdict(result: SandboxResult) -> Verdict:
+    verdict = _SANDBOX_VERDICTS.get(result.status)
+    if verdict is None:
+        raise RuntimeError(f"the sandbox answered with an unknown status {result.status!r}")
+    return verdict
+
+
+def _learner_message(result: SandboxResult) -> str:
+    """The sandbox's message for a run that did not finish, with its line; bounded (it may quote learner text)."""
+    message = bounded(result.message, MESSAGE_KEPT, "message")
+    line = result.line
     return f"{message} (line {line})" if line and f"line {line}" not in message else message
+
+
+def _hidden_failure(run: HiddenRun, result: SandboxResult, limits: Limits) -> str:
+    """What a learner may know of a hidden run that did not finish: which limit, or which built-in exception."""
+    where = f"`{run.function}` on the hidden model"
+    not_shown = ("Nothing else about that run is shown (no message, output or line), as nothing about the hidden "
+                 "model is: make sure your function works on any model shaped like the reference model.")
+    if result.status == "exception":
+        name = result.message if result.message in _BUILT_IN_EXCEPTIONS else "an exception"
+        return f"{where} raised {name}. {not_shown}"
+    if result.status == "time_limit":
+        return f"{where} ran past the time limit of {limits.wall_seconds:g} s (CPU: {limits.cpu_seconds:g} s). {not_shown}"
+    if result.status == "memory_limit":
+        return f"{where} ran out of memory (the limit is {limits.memory_bytes / 1024**2:g} MiB). {not_shown}"
+    if result.status == "invalid_result":
+        return f"{where} returned something the grader could not read, or ended the process. {not_shown}"
+    return f"{where} was stopped by the sandbox ({result.status.replace('_', ' ')}). {not_shown}"
+
+
+def _resources(results: list[SandboxResult]) -> dict[str, Any]:
+    """What the kernel measured, summed over the grading's runs (peak memory: the largest)."""
+    total: dict[str, Any] = {"runs": len(results)}
+    for key in ("wall_ms", "cpu_ms"):
+        values = [r.resources.get(key) for r in results if isinstance(r.resources.get(key), int)]
+        total[key] = sum(values) if values else None
+    peaks = [r.resources.get("max_rss_kb") for r in results if isinstance(r.resources.get("max_rss_kb"), int)]
+    total["max_rss_kb"] = max(peaks) if peaks else None
+    return total

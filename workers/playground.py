@@ -20,6 +20,7 @@ import numpy as np
 
 from workers.celery_app import app
 from workers.exercises.registry import get_kind
+from workers.reference_models import reparameterise  # at the top: a confined child cannot import it later
 
 if TYPE_CHECKING:  # the sandbox and the models are imported where used: web processes only start runs
     from workers.grading import WarmWorker
@@ -60,12 +61,15 @@ def playground_model(kind_slug: str) -> str | None:
     return None
 
 
-def run_code(code: str, model_name: str | None, limits: Limits, worker: WarmWorker | None = None) -> PlaygroundRun:
-    """Runs ``code`` in the worker's sandbox with ``model`` bound to the named reference model."""
+def run_code(
+    code: str, model_name: str | None, limits: Limits, worker: WarmWorker | None = None, variant: int | None = None
+) -> PlaygroundRun:
+    """Runs ``code`` in the worker's sandbox with ``model`` bound to the learner's ``variant`` of the named
+    reference model (the one their submissions are graded on; ``None``: the stored model as it is)."""
     from workers.grading import warm_worker
 
     worker = worker or warm_worker()
-    result = worker.sandbox.run("", run_in_child, {"code": code, "model": model_name}, limits)
+    result = worker.sandbox.run("", run_in_child, {"code": code, "model": model_name, "variant": variant}, limits)
     run = PlaygroundRun(
         status="ok" if result.ok else "stopped" if result.status in _STOPPED else "error",
         stdout=(result.stdout or "")[:OUTPUT_KEPT],
@@ -89,7 +93,10 @@ def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[s
 
     code = inputs["code"]
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
-    namespace = {"__name__": "__main__", "model": models.get(inputs["model"]) if inputs["model"] else None}
+    model = models.get(inputs["model"]) if inputs["model"] else None
+    if model is not None and inputs["variant"] is not None:
+        model = reparameterise.reparameterised(model, inputs["variant"])
+    namespace = {"__name__": "__main__", "model": model}
     plt.close("all")
     exec(compile(code, FILENAME, "exec", dont_inherit=True), namespace)
     figures = []
@@ -131,10 +138,11 @@ def load_run(run_id: str) -> dict[str, Any] | None:
 @app.task(name="workers.run_playground", ignore_result=True)
 def run_playground(run_id: str, learner_id: int, code: str, model_name: str | None, limits: dict[str, Any]) -> None:
     """Thin: run the code, keep what it produced under the run's id for the page to fetch."""
+    from grader.submissions.selectors import model_variant
     from workers.sandbox import Limits
 
     try:
-        data = run_code(code, model_name, Limits(**limits)).as_dict()
+        data = run_code(code, model_name, Limits(**limits), variant=model_variant(learner_id)).as_dict()
     except Exception as problem:  # our fault, never the learner's
         logger.exception("playground run %s failed", run_id)
         data = PlaygroundRun(status="error", message=f"The run failed on our side ({type(problem).__name__}); "

@@ -9,9 +9,11 @@ from workers.grading import grade_exercise, warm_worker
 @app.task(name="workers.grade_submission", bind=True)
 def grade_submission(self, submission_id: str) -> None:
     # Imported here, not at the top: grader.submissions.services imports this module to send the task.
+    from grader.submissions.selectors import model_variant
     from grader.submissions.services import mark_running, record_result
 
     worker = warm_worker()
     submission = mark_running(submission_id, worker=self.request.hostname or "", pid=worker.pid, device=worker.device)
     if submission is not None:
-        record_result(submission_id, grade_exercise(submission.exercise, submission.code, worker=worker))
+        variant = model_variant(submission.learner_id)
+        record_result(submission_id, grade_exercise(submission.exercise, submission.code, worker=worker, variant=variant))

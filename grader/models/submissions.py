@@ -140,6 +140,11 @@ class Submission(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     output = models.TextField(blank=True, help_text="What the learner's code printed (truncated).")
     resources = models.JSONField(default=dict, blank=True, help_text="Time, memory and output the sandbox measured.")
+    seed = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="The grading's master seed (random state of the runs, hidden models' reparameterisations): "
+        "grade_file --seed reproduces the grading.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

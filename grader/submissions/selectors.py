@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -35,3 +38,14 @@ def queue_position(submission: Submission) -> int | None:
         exercise__needs_gpu=submission.exercise.needs_gpu,
         queued_at__lte=submission.queued_at,
     ).count()
+
+
+def model_variant(learner_id: int) -> int:
+    """The learner's own reparameterisation of the public reference models, the same on every grading and run.
+
+    Keyed with the secret key, so a learner cannot pick another's variant (to copy heads or directions
+    found on it); the same for a learner's submissions and playground runs, so what they explore is what
+    is graded.
+    """
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"model-variant:{learner_id}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") >> 1

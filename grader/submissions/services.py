@@ -177,6 +177,7 @@ def record_result(submission_id: str | uuid.UUID, outcome: GradingOutcome) -> bo
             metrics=outcome.metrics,
             output=outcome.output,
             resources=outcome.resources,
+            seed=outcome.seed,
             device=outcome.device or submission.device,
         )
     return True

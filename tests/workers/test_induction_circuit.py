@@ -1,18 +1,21 @@
-"""induction-circuit through the real sandbox, on the public and the hidden induction model: a detector that
-measures attention finds both circuits; hard-coded, partial or padded answers lose marks."""
+"""induction-circuit through the real sandbox, on the learner's copy of the public induction model and on the
+hidden one: a detector that measures attention finds both circuits; hard-coded, partial or padded answers
+lose marks. Attacks on the hidden run are in test_trust_boundary.py."""
 
 import pytest
 
 from workers import reference_models
 from workers.exercises.induction_circuit import InductionCircuit
 from workers.grading import Verdict, grade_code
+from workers.reference_models import reparameterise
 from workers.sandbox import Limits
 
 LIMITS = Limits(wall_seconds=30, cpu_seconds=30, memory_bytes=1024**3)
+VARIANT = 7  # the learner's own reparameterisation of the public model
 
 
 def grade(code):
-    return grade_code("induction-circuit", {}, code, LIMITS)
+    return grade_code("induction-circuit", {}, code, LIMITS, variant=VARIANT)
 
 
 def returning(heads):
@@ -20,7 +23,9 @@ def returning(heads):
 
 
 def public_circuit():
-    key = reference_models.answer_key("induction-2l")
+    """The circuit of the learner's copy of the public model, as hard-coding it would give it."""
+    config = reference_models.metadata("induction-2l")["config"]
+    key = reparameterise.Reparameterisation.random(config, VARIANT).answer_key(reference_models.answer_key("induction-2l"))
     return sorted(tuple(h) for h in key["induction_heads"] + key["previous_token_heads"])
 
 
@@ -28,10 +33,10 @@ def test_a_detector_that_measures_attention_finds_both_circuits():
     outcome = grade(InductionCircuit.reference_solution)
     assert outcome.verdict == Verdict.GRADED
     assert (outcome.score, outcome.max_score) == (1.0, 1.0)
-    assert outcome.metrics["public"]["heads"] != outcome.metrics["hidden"]["heads"]  # the circuit moved
-    for which in ("public", "hidden"):
-        assert outcome.metrics[which]["necessity"] >= 0.5
-        assert outcome.metrics[which]["sufficiency"] <= 0.25
+    assert outcome.metrics["public"]["heads"] == [list(head) for head in public_circuit()]
+    assert outcome.metrics["public"]["necessity"] >= 0.5
+    assert outcome.metrics["public"]["sufficiency"] <= 0.25
+    assert outcome.metrics["hidden"] == {"passed": True}
 
 
 def test_hard_coding_the_public_models_heads_fails_on_the_hidden_model():
@@ -88,29 +93,3 @@ def test_unusable_answers_fail_with_what_was_expected(code, message):
     outcome = grade(code)
     assert outcome.verdict == Verdict.FAILED
     assert outcome.feedback.startswith(message)
-
-
-def on_the_hidden_model(statement):
-    """The reference solution, with ``statement`` run on the second call: the hidden model's."""
-    return InductionCircuit.reference_solution.replace(
-        "    torch.manual_seed(0)\n",
-        "    torch.manual_seed(0)\n    calls.append(model)\n    if len(calls) == 2:\n        " + statement + "\n",
-    ).replace("import torch\n", "import torch\ncalls = []\n", 1)
-
-
-@pytest.mark.parametrize(
-    ("statement", "shown"),
-    [
-        ("raise ValueError(f'secret {model.blocks[0].attn.W_Q.sum().item():.4f}')",
-         "raised ValueError on the hidden model"),
-        ("raise type('Secret_0_1234', (Exception,), {})()", "raised an exception on the hidden model"),
-        ("return [(7, 1234)]", "on the hidden model it returned something else (not shown)"),
-        ("return 'secret'", "on the hidden model it returned something else (not shown)"),
-    ],
-)
-def test_nothing_but_heads_comes_back_from_the_hidden_model(statement, shown):
-    outcome = grade(on_the_hidden_model(statement))
-    assert outcome.verdict == Verdict.FAILED
-    assert shown in outcome.feedback
-    for leak in ("secret", "Secret", "1234", "Traceback", "line "):
-        assert leak not in outcome.feedback

@@ -1,11 +1,13 @@
 """Induction-circuit knockout with a universality check (Practice Problem 3).
 
-The learner writes ``find_induction_circuit(model)``; the child runs it on the public ``induction-2l``
-and on ``induction-2l-alt``, a model learners never see whose circuit sits at other head indices, so a
-function that hard-codes the first model's heads fails. The hidden model is not preloaded into the
-sandbox (any learner code could find it there); the parent hands its weights to the grading child
-only, and nothing the function does on it reaches the learner but validated heads (no printing, no
-exception text). For each model the parent measures, on
+The learner writes ``find_induction_circuit(model)``. It runs on the learner's own variant of the public
+``induction-2l`` (heads permuted and reparameterised per learner) and, in a hidden run (a quiet child of
+its own, see ``HiddenRun``), on ``induction-2l-alt``: a model learners never see, whose circuit sits at
+other head indices, freshly reparameterised for each grading. A function that hard-codes heads (the
+public model's, or heads some earlier grading revealed) fails; one that measures attention passes.
+Nothing about the hidden model reaches the learner but pass or fail per criterion: not the heads the
+function returned there, not losses, not which heads were superfluous. For each model the parent
+measures, on
 repeated random tokens (loss where only induction predicts the next word) with heads mean-ablated:
 
 - necessity: ablating the returned heads costs at least ``necessity_min`` of what ablating every
@@ -28,26 +30,21 @@ The stored answer key is only shown to instructors as a cross-check.
 
 from __future__ import annotations
 
-import builtins
-import contextlib
-import io
-import os
-import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pydantic
 
 from workers import reference_models
-from workers.exercises import _circuits
-from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
+from workers.exercises import _circuits, contract
+from workers.exercises._arrays import from_learner
+from workers.exercises.base import Check, ExerciseKind, Grade, HiddenRun, InvalidOutput
 from workers.sandbox.validation import require_function
 
 PUBLIC, HIDDEN = "induction-2l", "induction-2l-alt"
+FUNCTION = "find_induction_circuit"
 _MAX_HEADS = 64
-# Compared by identity: a learner's own exception class could carry anything in its name (or run code for it).
-_BUILT_IN_EXCEPTIONS = [t for t in vars(builtins).values() if isinstance(t, type) and issubclass(t, BaseException)]
 
 
 @dataclass
@@ -75,8 +72,11 @@ class InductionCircuit(ExerciseKind):
         "heads (replacing their output by its mean) on repeated random tokens and checks **necessity** "
         "(ablating your heads loses at least half of what ablating every head loses), **sufficiency** (keeping "
         "only your heads loses at most a quarter of it) and **minimality** (each head you return must matter: "
-        "heads that do not cost points). Nothing about the hidden model reaches you but your heads: printing is "
-        "silenced there, and an error there is reported by its type only."
+        "heads that do not cost points).\n\n"
+        "Your copy of the reference model has its heads in an order of its own (every learner's does, and the "
+        "hidden model is reshuffled for every grading), so heads copied from someone else fail too. About the "
+        "hidden model you learn only whether each criterion passed: what your function prints there is dropped, "
+        "and an error there is reported by its built-in type only."
     )
     starter_code = (
         "import torch\n\n\n"
@@ -113,58 +113,73 @@ class InductionCircuit(ExerciseKind):
         least_contribution: float = pydantic.Field(
             0.01, description="A returned head that keeps less than this share of the loss when only the circuit is kept is superfluous."
         )
-        superfluous_cost: float = pydantic.Field(0.25, ge=0, le=1, description="Points lost per superfluous head (of one).")
+        superfluous_cost: float = pydantic.Field(
+            0.25, ge=0, le=1, description="Points lost per superfluous head on the public model (of one); on the hidden "
+            "model a padded circuit loses half, as only pass or fail is shown there."
+        )
         hidden_weight: float = pydantic.Field(0.7, ge=0, le=1, description="Share of the score from the hidden model.")
         seed: int = pydantic.Field(23, description="Seed of the probe sequences.")
 
     def reference_models(self) -> list[str]:
         return [PUBLIC, HIDDEN]
 
-    def child_inputs(self) -> dict[str, Any]:
-        """Runs in the parent at grading time: the hidden model's weights go to this one child only."""
-        return {"public": PUBLIC, "hidden": reference_models.portable(HIDDEN)}
+    def hidden_runs(self) -> list[HiddenRun]:
+        return [HiddenRun(output="hidden", model=HIDDEN, entry=InductionCircuit.heads_on, function=FUNCTION)]
 
     @staticmethod
     def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
-        find = require_function(learner, "find_induction_circuit", "model")
-        public_model = models[inputs["public"]]
-        public = _plain(find(public_model))
-        device = str(reference_models.device_of(public_model))
-        with contextlib.redirect_stdout(io.StringIO()):  # TransformerLens announces the move to the device
-            hidden_model = reference_models.from_portable(inputs["hidden"], device)
-        return {"public": public, "hidden": _heads_on_hidden(find, hidden_model)}
+        return {"public": InductionCircuit.heads_on(learner, models[PUBLIC])}
+
+    @staticmethod
+    def heads_on(learner: dict[str, Any], model: Any) -> Any:
+        """In a child: what the learner's function returns for ``model``, as an array of pairs (or what it was)."""
+        heads = from_learner(require_function(learner, FUNCTION, "model")(model))
+        return heads.reshape(0, 2) if isinstance(heads, np.ndarray) and heads.size == 0 else heads
+
+    def outputs(self) -> contract.Record:
+        """Integer (layer, head) pairs: the bounds come from the stored configs, never from a child's model."""
+        return contract.Record({which: _pairs(name) for which, name in (("public", PUBLIC), ("hidden", HIDDEN))})
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         c = self.config
-        results = {}
-        for which, name in (("public", PUBLIC), ("hidden", HIDDEN)):
-            model = models[name]
-            heads = _heads(outputs.get(which), model, "the reference model" if which == "public" else "the hidden model")
-            results[which] = self._knockout(model, heads)
+        results = {which: self._knockout(models[name], _heads(outputs[which], name, which))
+                   for which, name in (("public", PUBLIC), ("hidden", HIDDEN))}
         checks, parts = [], {}
         for which, label in (("public", "reference model"), ("hidden", "hidden model")):
             result = results[which]
             necessary = result.necessity >= c.necessity_min
             sufficient = result.sufficiency <= c.sufficiency_max
-            checks += [
-                Check(f"{label}: necessity", necessary, round(result.necessity, 3), c.necessity_min,
-                      f"ablating your heads loses {result.necessity:.0%} of what ablating every head loses"),
-                Check(f"{label}: sufficiency", sufficient, round(result.sufficiency, 3), c.sufficiency_max,
-                      f"keeping only your heads loses {result.sufficiency:.0%} of it"),
-                Check(f"{label}: minimality", not result.superfluous, len(result.superfluous), 0,
-                      "no head can be dropped" if not result.superfluous else
-                      f"{_names(result.superfluous)} add(s) nothing to the circuit"),
-            ]
-            parts[which] = (necessary and sufficient) * max(0.0, 1 - c.superfluous_cost * len(result.superfluous))
+            minimal = not result.superfluous
+            if which == "public":
+                checks += [
+                    Check(f"{label}: necessity", necessary, round(result.necessity, 3), c.necessity_min,
+                          f"ablating your heads loses {result.necessity:.0%} of what ablating every head loses"),
+                    Check(f"{label}: sufficiency", sufficient, round(result.sufficiency, 3), c.sufficiency_max,
+                          f"keeping only your heads loses {result.sufficiency:.0%} of it"),
+                    Check(f"{label}: minimality", minimal, len(result.superfluous), 0,
+                          "no head can be dropped" if minimal else f"{_names(result.superfluous)} add(s) nothing"),
+                ]
+            else:  # pass or fail only: a measured value would tell something about the hidden model
+                checks += [
+                    Check(f"{label}: necessity", necessary, None, c.necessity_min, _verdict(necessary)),
+                    Check(f"{label}: sufficiency", sufficient, None, c.sufficiency_max, _verdict(sufficient)),
+                    Check(f"{label}: minimality", minimal, None, 0, _verdict(minimal)),
+                ]
+            # On the hidden model the count of superfluous heads would tell about it: a padded circuit loses half.
+            padding_cost = c.superfluous_cost * len(result.superfluous) if which == "public" else 0.5 * (not minimal)
+            parts[which] = (necessary and sufficient) * max(0.0, 1 - padding_cost)
         score = (1 - c.hidden_weight) * parts["public"] + c.hidden_weight * parts["hidden"]
+        public = results["public"]
         return Grade(
             score=round(score, 4),
             max_score=1.0,
             checks=checks,
             feedback=self._feedback(results, parts),
-            metrics={which: {"heads": [list(h) for h in r.heads], "necessity": round(r.necessity, 4),
-                             "sufficiency": round(r.sufficiency, 4), "superfluous": [list(h) for h in r.superfluous],
-                             **{k: round(v, 4) for k, v in r.losses.items()}} for which, r in results.items()},
+            metrics={"public": {"heads": [list(h) for h in public.heads], "necessity": round(public.necessity, 4),
+                                "sufficiency": round(public.sufficiency, 4),
+                                "superfluous": [list(h) for h in public.superfluous],
+                                **{k: round(v, 4) for k, v in public.losses.items()}},
+                     "hidden": {"passed": bool(parts["hidden"] == 1.0)}},
         )
 
     def _knockout(self, model, heads: list[_circuits.Head]) -> Knockout:
@@ -197,88 +212,51 @@ class InductionCircuit(ExerciseKind):
 
     def _feedback(self, results: dict[str, Knockout], parts: dict[str, float]) -> str:
         c = self.config
-        lines = []
-        for which, label in (("public", "Reference model"), ("hidden", "Hidden model")):
-            r = results[which]
-            lines.append(
-                f"- **{label}**: your heads {_names(r.heads) or 'none'}. Ablating them loses "
-                f"{r.necessity:.0%} of what ablating every head loses (need ≥ {c.necessity_min:.0%}); keeping only "
-                f"them loses {r.sufficiency:.0%} (need ≤ {c.sufficiency_max:.0%})"
-                + (f"; {_names(r.superfluous)} add(s) nothing and cost points" if r.superfluous else "") + "."
-            )
+        public, hidden = results["public"], results["hidden"]
+        lines = [
+            f"- **Your copy of the reference model**: your heads {_names(public.heads) or 'none'}. Ablating them "
+            f"loses {public.necessity:.0%} of what ablating every head loses (need ≥ {c.necessity_min:.0%}); keeping "
+            f"only them loses {public.sufficiency:.0%} (need ≤ {c.sufficiency_max:.0%})"
+            + (f"; {_names(public.superfluous)} add(s) nothing and cost points" if public.superfluous else "") + ".",
+            "- **Hidden model**: necessity "
+            + _verdict(hidden.necessity >= c.necessity_min) + ", sufficiency "
+            + _verdict(hidden.sufficiency <= c.sufficiency_max) + ", minimality " + _verdict(not hidden.superfluous)
+            + " (only pass or fail is shown: the heads and losses there would tell you about the hidden model).",
+        ]
         if parts["public"] and not parts["hidden"]:
             lines.append(
-                "\nYour function finds the circuit in the reference model but not in the hidden one, whose heads "
-                "sit at other indices. Measure attention patterns instead of naming indices: the same algorithm "
-                "lives at different places in different models."
+                "\nYour function finds the circuit in your copy of the reference model but not in the hidden one, "
+                "whose heads sit elsewhere. Measure attention patterns instead of naming indices: the same "
+                "algorithm lives at different places in different models."
             )
         return "\n".join(lines)
 
 
-def _heads_on_hidden(find, model) -> list[list[int]] | dict[str, str]:
-    """The learner's heads on the hidden model and nothing else: printing is silenced, a failure names
-    only a built-in exception type, and anything but in-range pairs becomes a marker that echoes nothing."""
-    try:
-        with _silenced():
-            value = _plain(find(model))
-    except BaseException as exc:  # noqa: BLE001 - its text, class name or traceback could carry the weights
-        kind = next((t.__name__ for t in _BUILT_IN_EXCEPTIONS if type(exc) is t), "an exception")
-        raise InvalidOutput(
-            f"find_induction_circuit raised {kind} on the hidden model (its message is not shown, as nothing "
-            "about that model is); make sure it runs on any model with the reference model's shape"
-        ) from None
-    n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
-    if not isinstance(value, list) or not all(0 <= layer < n_layers and 0 <= head < n_heads for layer, head in value):
-        return {"not_pairs": "something else (not shown)"}
-    return [list(head) for head in sorted({(layer, head) for layer, head in value})]
+def _pairs(name: str) -> contract.Array:
+    config = reference_models.metadata(name)["config"]
+    return contract.Array(shape=(None, 2), dtype="int", bounds=(0, max(config["n_layers"], config["n_heads"]) - 1))
 
 
-@contextlib.contextmanager
-def _silenced():
-    """Nothing written while it lasts reaches the learner: Python's streams, and the file descriptors 1 and 2
-    behind them (``os.write(1, …)``, ``sys.__stdout__``), go to a scratch file in the run folder, then away."""
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        stream.flush()
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
-    with tempfile.TemporaryFile(dir=".") as sink:
-        try:
-            for fd in saved:
-                os.dup2(sink.fileno(), fd)
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                yield
-        finally:
-            for stream in (sys.__stdout__, sys.__stderr__):
-                with contextlib.suppress(Exception):
-                    stream.flush()
-            for fd, copy in saved.items():
-                os.dup2(copy, fd)
-                os.close(copy)
-
-
-def _plain(value: Any) -> Any:
-    """The learner's list of pairs as JSON (tensors and NumPy ints become Python ints); else a description."""
-    try:
-        return [[int(layer), int(head)] for layer, head in value]
-    except (TypeError, ValueError):
-        return {"not_pairs": f"a {type(value).__name__}"}
-
-
-def _heads(value: Any, model, where: str) -> list[_circuits.Head]:
-    expected = "a list of (layer, head) pairs such as [(0, 1), (1, 2)]"
-    if isinstance(value, dict) or not isinstance(value, list):
-        got = value.get("not_pairs", "something else") if isinstance(value, dict) else "nothing"
-        raise InvalidOutput(f"find_induction_circuit: expected {expected}; on {where} it returned {got}")
-    if len(value) > _MAX_HEADS:
-        raise InvalidOutput(f"find_induction_circuit: expected at most {_MAX_HEADS} heads; got {len(value)}")
-    heads = []
-    for layer, head in value:
-        if not (0 <= layer < model.cfg.n_layers and 0 <= head < model.cfg.n_heads):
+def _heads(pairs: np.ndarray, name: str, which: str) -> list[_circuits.Head]:
+    """Validated pairs as heads of ``name``: every pair a real head of the stored config, at most ``_MAX_HEADS``."""
+    where = "your copy of the reference model" if which == "public" else "the hidden model"
+    config = reference_models.metadata(name)["config"]
+    n_layers, n_heads = config["n_layers"], config["n_heads"]
+    if len(pairs) > _MAX_HEADS:
+        count = f" {len(pairs)}" if which == "public" else " more"
+        raise InvalidOutput(f"{FUNCTION}: expected at most {_MAX_HEADS} heads; on {where} it returned{count}")
+    for layer, head in pairs.tolist():
+        if not (layer < n_layers and head < n_heads):
+            shown = f" ({layer}, {head})" if which == "public" else ""
             raise InvalidOutput(
-                f"find_induction_circuit: on {where} it returned ({layer}, {head}), which is not a head: layers are "
-                f"0 to {model.cfg.n_layers - 1}, heads 0 to {model.cfg.n_heads - 1}"
+                f"{FUNCTION}: on {where} it returned a pair{shown} that is not a head: layers are 0 to "
+                f"{n_layers - 1}, heads 0 to {n_heads - 1}"
             )
-        heads.append((layer, head))
-    return sorted(set(heads))
+    return sorted({(int(layer), int(head)) for layer, head in pairs.tolist()})
+
+
+def _verdict(passed: bool) -> str:
+    return "passed" if passed else "failed"
 
 
 def _names(heads: list[_circuits.Head]) -> str:
