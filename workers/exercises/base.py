@@ -6,7 +6,8 @@ It says three things:
 1. what the learner must define (``learner_interface``: Markdown shown on the exercise page, with the
    exact function names, signatures, tensor shapes and the TransformerLens API they write against);
 2. what the sandboxed child computes with it (``run_in_child``: runs *inside* the sandbox, after the
-   learner's module was executed; it calls the learner's functions and returns plain data only);
+   learner's module was executed; it calls the learner's functions and returns plain data only), and
+   what that data must be (``outputs``: a contract the parent validates it against before grading);
 3. how the trusted parent turns that data into a grade (``grade``: runs in the worker, never in the
    sandbox; held-out data, answer keys and thresholds live only here).
 
@@ -24,13 +25,8 @@ from typing import Any, ClassVar
 
 import pydantic
 
-
-class InvalidOutput(Exception):
-    """The learner's code returned something the grader cannot use (wrong type, shape, NaN).
-
-    The message is shown to the learner as is, so it says what was expected and what was received,
-    e.g. "fit_probe must return a tensor of shape [64]; got shape [64, 1]".
-    """
+from workers.exercises import contract
+from workers.exercises.contract import InvalidOutput  # noqa: F401 - where kinds and the sandbox import it from
 
 
 @dataclass(frozen=True)
@@ -113,6 +109,19 @@ class ExerciseKind:
         """Runs of the learner's code on hidden models, each in its own quiet child (see ``HiddenRun``)."""
         return []
 
+    def outputs(self) -> contract.Record:
+        """What ``run_in_child`` returns, declared for the parent's one validation (``workers.exercises.contract``).
+
+        It may depend on the configuration (a dimension, a number of cases); bounds come from the
+        parent's own configuration, never from a model object the child could have changed.
+        """
+        raise NotImplementedError
+
+    def validate_outputs(self, outputs: Any) -> dict[str, Any]:
+        """The child's outputs, cleaned by ``outputs()``; ``InvalidOutput`` says which field fails and how.
+        Grading calls this before ``grade``, which therefore only ever sees validated values."""
+        return contract.validate(self.outputs(), outputs)
+
     def child_inputs(self) -> dict[str, Any]:
         """Non-secret data handed to the child (JSON values and numpy arrays). Never held-out data."""
         return {}
@@ -126,5 +135,6 @@ class ExerciseKind:
         raise NotImplementedError
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
-        """Runs in the trusted parent. Raises ``InvalidOutput`` for unusable outputs."""
+        """Runs in the trusted parent on ``validate_outputs``' result. Raises ``InvalidOutput`` for values
+        that are well-formed but unusable for this kind (a zero direction)."""
         raise NotImplementedError
