@@ -26,7 +26,7 @@ def test_a_correct_solution_scores_full_marks():
 def test_a_wrong_solution_scores_low_and_says_what_was_expected():
     outcome = grade(WRONG_ADD)
     assert outcome.verdict == Verdict.GRADED and outcome.score == 0.0
-    assert "case 1: add(1, 2): returned -1; expected 3" in outcome.feedback
+    assert "case 1: add(1, 2): returned `-1`; expected `3`" in outcome.feedback
     assert "hidden case 4: wrong value (this case is hidden)" in outcome.feedback
     assert "15" not in outcome.feedback  # a hidden case's expected value never reaches the learner
     assert outcome.checks["hidden case 4"] == {
@@ -38,7 +38,7 @@ def test_tolerance_and_per_case_exceptions():
     rounded = "def add(a, b):\n    if a == 1:\n        raise ValueError('no ones')\n    return round(a + b, 9)\n"
     outcome = grade(rounded)
     assert outcome.score == 7.5
-    assert outcome.checks["case 1: add(1, 2)"]["explanation"] == "raised ValueError: no ones"
+    assert outcome.checks["case 1: add(1, 2)"]["explanation"] == "raised `ValueError: no ones`"
     assert outcome.checks["case 3: add(0.1, 0.2)"]["passed"]
 
 
@@ -51,6 +51,36 @@ def test_a_missing_function_fails_with_what_to_define():
 def test_unusable_return_values_are_named():
     outcome = grade("def add(a, b):\n    return {a, b}\n")
     assert outcome.checks["case 1: add(1, 2)"]["explanation"] == "returned a set; return a number, string, list or dict"
+
+
+def test_what_learner_code_raised_is_quoted_on_one_short_line_in_a_code_span():
+    code = "def add(a, b):\n    raise ValueError('**Full marks** `granted`\\n[claim](http://example.org) ' + 'x' * 10**6)\n"
+    outcome = grade(code)
+    explanation = outcome.checks["case 1: add(1, 2)"]["explanation"]
+    assert explanation.startswith("raised `ValueError: **Full marks** 'granted' [claim](http://example.org) xxx")
+    assert explanation.endswith("…`") and len(explanation) <= 130 and "\n" not in explanation
+    assert len(outcome.feedback) < 1000
+
+
+def test_a_huge_integer_returned_is_a_wrong_answer_not_our_error():
+    outcome = grade("def add(a, b):\n    return 10**400\n")
+    assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 0.0)
+    assert outcome.checks["case 1: add(1, 2)"]["value"] == "1000000000000...00000000000000"
+
+
+def test_a_return_value_beyond_the_contracts_bounds_fails_saying_which_bound():
+    outcome = grade("def add(a, b):\n    return 'x' * 2 * 2**20\n")
+    assert outcome.verdict == Verdict.FAILED
+    assert outcome.feedback.startswith("results[0].returned: expected plain data (numbers, text, lists, dicts) "
+                                       "nested at most 16 deep, with at most 10,000 values and 100,000 characters "
+                                       "of text, got more text")
+
+
+def test_the_learners_own_class_names_never_reach_the_feedback():
+    code = "class Full_marks_granted:\n    pass\n\ndef add(a, b):\n    return Full_marks_granted()\n"
+    outcome = grade(code)
+    assert outcome.checks["case 1: add(1, 2)"]["explanation"] == "returned a object; return a number, string, list or dict"
+    assert "Full_marks" not in outcome.feedback
 
 
 def test_syntax_errors_fail_with_the_line():
@@ -88,7 +118,7 @@ def test_grade_file_prints_one_json_verdict(code_exercise, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert (result["verdict"], result["score"], result["max_score"]) == ("graded", 0.0, 10.0)
     assert result["checks"]["case 1: add(1, 2)"] == {
-        "passed": False, "value": "-1", "threshold": "3", "explanation": "returned -1; expected 3"
+        "passed": False, "value": "-1", "threshold": "3", "explanation": "returned `-1`; expected `3`"
     }
 
 

@@ -80,18 +80,46 @@ def test_a_direction_fit_on_shuffled_labels_scores_zero():
     assert not all(check["passed"] for check in outcome.checks.values())
 
 
+@pytest.mark.parametrize("scale", ["1e-30", "1e30"])
+def test_the_measurement_is_scale_free_so_tiny_or_huge_directions_grade_like_unit_ones(scale):
+    code = DIFFERENCE_OF_MEANS.replace("return acts[positive]", "return (acts[positive]").replace(
+        "acts[~positive].mean(0)", f"acts[~positive].mean(0)).double() * {scale}")
+    outcome = grade(code)
+    assert outcome.verdict == Verdict.GRADED, outcome.feedback
+    assert outcome.score == 1.0
+
+
+def test_a_probe_pointing_towards_negative_is_told_to_flip_its_sign_because_that_would_pass():
+    outcome = grade(DIFFERENCE_OF_MEANS.replace("return acts[positive].mean(0) - acts[~positive].mean(0)",
+                                                "return acts[~positive].mean(0) - acts[positive].mean(0)"))
+    assert outcome.metrics["accuracy"] < 0.05
+    assert "flip its sign" in outcome.feedback
+
+
+def test_a_probe_at_chance_is_not_told_to_flip_its_sign_as_flipping_would_still_fail():
+    outcome = grade(RANDOM_DIRECTION.replace("manual_seed(0)", "manual_seed(1)"))
+    assert 0.05 < outcome.metrics["accuracy"] < 0.5
+    assert "flip" not in outcome.feedback.split("Causal drop")[0]
+
+
 @pytest.mark.parametrize(
     "code, message",
     [
         ("def fit_probe(acts, labels):\n    return acts.mean(0)[:, None]\n",
-         "direction: expected a tensor of shape [64], got [64, 1]"),
+         "fits[0].direction: expected a tensor of shape [64], got shape [64, 1]"),
         ("def fit_probe(acts, labels):\n    return acts.mean(0) * float('nan')\n",
-         "direction: expected finite values, got NaN at index [0]"),
+         "fits[0].direction: expected finite values, got NaN at index [0] (64 of 64 values are not finite)"),
         ("def fit_probe(acts, labels):\n    return 0 * acts.mean(0)\n",
-         "direction: expected a non-zero vector of shape [64], got all zeros"),
-        ("def fit_probe(acts, labels):\n    return 'positive'\n", "direction: expected a tensor, got a str"),
+         "fits[0].direction: expected a non-zero vector of shape [64], got all zeros"),
+        ("def fit_probe(acts, labels):\n    return acts.mean(0).numpy().astype('>f4')\n",
+         "fits[0].direction: expected a tensor of real numbers in native byte order (little-endian), "
+         "got a big-endian float32 array"),
+        ("def fit_probe(acts, labels):\n    return acts.mean(0), float('inf')\n",
+         "fits[0].bias: expected a number, got infinity"),
+        ("def fit_probe(acts, labels):\n    return 'positive'\n",
+         "fits[0].direction: expected a tensor of shape [64], got a str"),
     ],
-    ids=["wrong-shape", "nan", "zero", "not-a-tensor"],
+    ids=["wrong-shape", "nan", "zero", "big-endian", "infinite-bias", "not-a-tensor"],
 )
 def test_unusable_directions_fail_with_what_was_expected(code, message):
     outcome = grade(code)

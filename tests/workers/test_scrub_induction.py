@@ -1,5 +1,6 @@
-"""scrub-induction through the real sandbox: the reference hypothesis and control pass; wrong nodes,
-empty hypotheses and controls that break nothing do not."""
+"""scrub-induction through the real sandbox: the reference hypothesis and control pass; the starter code, a
+control on its own, wrong nodes and empty hypotheses earn nothing, and feedback claims no measurement it
+did not make."""
 
 import pytest
 
@@ -17,53 +18,107 @@ def grade(code):
     return grade_code("scrub-induction", {}, code, LIMITS)
 
 
-def test_the_reference_hypothesis_recovers_the_loss_and_its_control_breaks_it():
+def with_node(code: str, layer: int, head: int) -> str:
+    """``code`` naming a fixed node: its ``choose_node`` renamed away, ``NODE`` set."""
+    return code.replace("def choose_node(", "def _unused(") + f'\nNODE = ("blocks.{layer}.attn.hook_z", {head})\n'
+
+
+def not_yet(outcome) -> list[str]:
+    """The steps listed under "Not yet", one per failing criterion."""
+    return outcome.feedback.split("Not yet:\n")[1].splitlines()
+
+
+def test_the_reference_chooses_its_head_by_measuring_and_passes():
     outcome = grade(REFERENCE)
     assert outcome.verdict == Verdict.GRADED
     assert (outcome.score, outcome.max_score) == (1.0, 1.0)
     metrics = outcome.metrics
+    assert metrics["node"][0] == 1
     assert metrics["loss_recovered"] >= 0.9 and metrics["control_loss_recovered"] <= 0.3
     assert metrics["changed"] >= 0.5
     assert "Loss recovered by your hypothesis" in outcome.feedback
+    assert "Not yet" not in outcome.feedback
 
 
-def test_a_head_the_behaviour_does_not_use_has_nothing_to_scrub():
-    outcome = grade(REFERENCE.replace('NODE = ("blocks.1.attn.hook_z", 0)', 'NODE = ("blocks.1.attn.hook_z", 1)'))
+def test_the_starter_code_earns_nothing():
+    outcome = grade(ScrubInduction.starter_code)
+    assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 0.0)
+    assert outcome.checks["control breaks the behaviour"]["passed"]  # a random control breaks anything...
+    assert "a control only counts next to a hypothesis that holds" in outcome.feedback  # ...and earns nothing
+
+
+def test_a_control_alone_earns_nothing():
+    outcome = grade(REFERENCE.replace(HYPOTHESIS, "    return torch.randint(1, 60, tokens.shape)\n"))
+    assert outcome.checks["control breaks the behaviour"]["passed"]
+    assert not outcome.checks["hypothesis recovers the loss"]["passed"]
+    assert outcome.score == 0.0
+
+
+def test_a_head_the_behaviour_does_not_use_has_nothing_to_recover_and_no_recovery_is_claimed():
+    outcome = grade(with_node(REFERENCE, 1, 1))
     assert outcome.score == 0.0
     assert not outcome.checks["the node matters"]["passed"]
-    assert "pick a head it relies on" in outcome.feedback
+    for name in ("hypothesis recovers the loss", "control breaks the behaviour"):
+        assert outcome.checks[name]["value"] is None
+        assert outcome.checks[name]["explanation"] == "not measured: L1.H1 has no effect to recover"
+    assert outcome.metrics["loss_recovered"] is None and outcome.metrics["control_loss_recovered"] is None
+    assert "Loss recovered by your" not in outcome.feedback and "recovered 0.00" not in outcome.feedback
+    assert "loss recovered was not measured" in outcome.feedback
+    assert not_yet(outcome) == ["- Pick a head the behaviour relies on: L1.H1 raises the loss by 0.014 nats when "
+                                "mean-ablated (needs 0.2); look for heads that attend to the word after the current "
+                                "word's previous occurrence."]
 
 
-def test_returning_the_input_unchanged_is_not_a_hypothesis():
+def test_returning_the_input_unchanged_is_not_a_hypothesis_and_only_that_is_listed_as_not_yet():
     outcome = grade(REFERENCE.replace(HYPOTHESIS, "    return tokens\n"))
     assert outcome.metrics["loss_recovered"] == pytest.approx(1.0)
     assert outcome.metrics["changed"] == 0.0
     assert not outcome.checks["resample changes the input"]["passed"]
-    assert outcome.score == 0.25
+    assert outcome.score == 0.0
+    [step] = not_yet(outcome)
+    assert step.startswith("- Your resample changes 0% of tokens (needs 50%)")
 
 
-def test_a_control_that_keeps_what_the_head_reads_does_not_pass():
+def test_a_hypothesis_with_a_control_that_keeps_what_the_head_reads_earns_a_quarter():
     outcome = grade(REFERENCE.replace(CONTROL, "    return resample(tokens, position)\n"))
     assert outcome.metrics["control_loss_recovered"] > 0.9
     assert not outcome.checks["control breaks the behaviour"]["passed"]
     assert outcome.score == 0.25
+    [step] = not_yet(outcome)
+    assert step.startswith("- Your control recovers")
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("code", "message"),
     [
-        (('NODE = ("blocks.1.attn.hook_z", 0)', 'NODE = "L1.H0"'),
-         'NODE: expected NODE = ("blocks.L.attn.hook_z", H), e.g. ("blocks.1.attn.hook_z", 2); got \'L1.H0\''),
-        (('NODE = ("blocks.1.attn.hook_z", 0)', 'NODE = ("blocks.1.attn.hook_z", 7)'),
-         "NODE: head 7 does not exist; heads are numbered 0 to 3"),
-        ((HYPOTHESIS, "    return tokens[:, 1:]\n"),
-         "resample: expected a LongTensor of shape [64, 21] (the shape of tokens), got a tensor of shape [64, 20]"),
-        ((HYPOTHESIS, "    return tokens.float()\n"),
-         "resample: expected integer token ids (a LongTensor), got dtype float32"),
-        ((CONTROL, "    return tokens + 100\n"), "control_resample: token ids must lie in 0..59"),
+        (with_node(REFERENCE, 1, 0).replace('NODE = ("blocks.1.attn.hook_z", 0)', 'NODE = "L1.H0"'),
+         'NODE: expected NODE = ("blocks.L.attn.hook_z", H) with L from 0 to 1, got a str'),
+        (with_node(REFERENCE, 1, 7), "NODE.head: expected a whole number from 0 to 3, got the integer 7"),
+        (with_node(REFERENCE, 1, 0).replace('", 0)', '", 0.6)'),
+         "NODE.head: expected a whole number from 0 to 3, got the number 0.6"),
+        (with_node(REFERENCE, 1, 0).replace('", 0)', '", 10**400)'),
+         "NODE.head: expected a whole number from 0 to 3, got an integer of 401 digits"),
+        (with_node(REFERENCE, 1, 0).replace("blocks.1.attn", "blocks.1" + "0" * 5000 + ".attn"),
+         "NODE.hook: expected a hook name in (\"blocks.L.attn.hook_z\", H) with L from 0 to 1 of at most 40 "
+         "characters, got text of 5,020 characters"),
+        (REFERENCE.replace(HYPOTHESIS, "    return tokens[:, 1:]\n"),
+         "resample[0]: expected token ids (a LongTensor) of shape [64, 21], got shape [64, 20]"),
+        (REFERENCE.replace(HYPOTHESIS, "    return tokens.float() + 0.5\n"),
+         "resample[0]: expected whole numbers, got 0.5 at index [0, 0]"),
+        (REFERENCE.replace(CONTROL, "    return tokens + 100\n"),
+         "control_resample[0]: expected values from 0 to 59, got values from 100 to 159"),
+        (REFERENCE.replace(CONTROL, "    return tokens.numpy().astype('>i8')\n"),
+         "control_resample[0]: expected token ids (a LongTensor) of integers in native byte order"),
     ],
+    ids=["str-node", "no-such-head", "fractional-head", "huge-head", "huge-hook", "shape", "fractional-ids",
+         "ids-out-of-range", "big-endian"],
 )
-def test_unusable_answers_fail_with_what_was_expected(change, message):
-    outcome = grade(REFERENCE.replace(*change))
+def test_unusable_answers_fail_with_what_was_expected(code, message):
+    outcome = grade(code)
     assert outcome.verdict == Verdict.FAILED
     assert outcome.feedback.startswith(message)
+
+
+def test_whole_float_token_ids_are_token_ids():
+    outcome = grade(REFERENCE.replace(HYPOTHESIS, HYPOTHESIS.replace("return ", "return 1.0 * ")))
+    assert outcome.verdict == Verdict.GRADED and outcome.score == 1.0

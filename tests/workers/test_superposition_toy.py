@@ -53,9 +53,13 @@ def test_random_directions_do_worse_than_dropping_features_when_there_are_many()
     ("answer", "message"),
     [
         ("torch.full((n_features, d_hidden), float('nan'))", "W: expected finite values, got NaN at index [0, 0]"),
-        ("torch.eye(d_hidden, n_features)", "W: expected a tensor of shape [5, 2], got [2, 5]"),
-        ("(torch.eye(n_features, d_hidden), torch.zeros(3))", "b: expected a tensor of shape [5], got [3]"),
-        ("None", "W: expected a tensor, got a NoneType"),
+        ("torch.eye(d_hidden, n_features)", "W: expected a tensor of shape [5, 2], got shape [2, 5]"),
+        ("(torch.eye(n_features, d_hidden), torch.zeros(3))", "b: expected a tensor of shape [5], got shape [3]"),
+        ("None", "W: expected a tensor of shape [5, 2], got None"),
+        ("torch.full((n_features, d_hidden), 1e30)",
+         "W: expected values of magnitude at most 1000, got 1e+30 (10 of 10 values are larger"),
+        ("(torch.eye(n_features, d_hidden), torch.full((n_features,), 1e300, dtype=torch.float64))",
+         "b: expected values of magnitude at most 1e+06, got 1e+300"),
     ],
 )
 def test_unusable_answers_fail_with_what_was_expected(answer, message):

@@ -101,23 +101,25 @@ _REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxstring, _
     3, 6, 6, 4, 60, 30, 30)
 
 
+def plain_value(value: Any, limit: int = 120) -> str:
+    """Learner data (``Json``-validated) for a check's value: a bounded repr on one line, cut with an ellipsis."""
+    return _one_line(_REPR.repr(value), limit)
+
+
 def shown_value(value: Any, limit: int = 120) -> str:
-    """Learner data (``Json``-validated) as feedback quotes it: a bounded repr on one line, cut with an
-    ellipsis, in a code span (backticks replaced, so it cannot end the span)."""
-    text = _REPR.repr(value)
-    return _code_span(text, limit)
+    """Learner data as Markdown feedback quotes it: ``plain_value`` in a code span it cannot end."""
+    return f"`{plain_value(value, limit).replace('`', chr(39))}`"
 
 
 def shown_text(text: str, limit: int = 120) -> str:
-    """Learner text (an exception message) as feedback quotes it: one line, at most ``limit`` characters."""
-    return _code_span(text, limit)
+    """Learner text (an exception message) as Markdown feedback quotes it: one line, at most ``limit``
+    characters, in a code span it cannot end."""
+    return f"`{_one_line(text, limit).replace('`', chr(39))}`"
 
 
-def _code_span(text: str, limit: int) -> str:
-    text = " ".join(text[: limit * 2].split()).replace("`", "'")
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return f"`{text}`"
+def _one_line(text: str, limit: int) -> str:
+    text = " ".join(text[: limit * 2].split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _digits(value: int) -> int:
@@ -316,9 +318,10 @@ class Record(Spec):
 
     fields: Mapping[str, Spec]
     optional: Mapping[str, Spec] = field(default_factory=dict)
+    what: str | None = None  # how the learner knows it, e.g. 'NODE = ("blocks.L.attn.hook_z", H)'
 
     def expected(self) -> str:
-        return f"a dict with the fields {', '.join([*self.fields, *self.optional])}"
+        return self.what or f"a dict with the fields {', '.join([*self.fields, *self.optional])}"
 
     def clean(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict) or UNUSABLE in value:

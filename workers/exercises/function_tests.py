@@ -3,19 +3,30 @@
 The child only ever sees the function's name and the arguments; expected values stay in the trusted
 parent, which compares with a tolerance and scores one point per case. Hidden cases report pass/fail
 without revealing their arguments or expected values.
+
+What the learner's function returned or raised is learner data: the contract bounds it (``RETURNED``,
+``RAISED_CHARS``), and feedback quotes it only through ``contract.shown_value``/``shown_text``: one
+line, at most ``_SHOWN`` characters, in a code span.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 from typing import Any
 
 import pydantic
 
+from workers.exercises import contract
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
 
-_SHOWN = 200  # characters of a value quoted back in feedback
+_SHOWN = 120  # characters of a value quoted back in feedback
+RAISED_CHARS = 500  # characters of an exception's "Type: message" the child sends (it cuts longer ones)
+RETURNED = contract.Json(max_depth=16, max_values=10_000, max_chars=100_000)  # a return value's bounds
+# Type names the parent shows: built-in ones, and "object" for the rest (a learner's class names its own).
+_TYPE_NAMES = sorted({name for name, value in vars(builtins).items() if isinstance(value, type)} | {
+    "NoneType", "function", "module", "object"})
 
 
 class Case(pydantic.BaseModel):
@@ -59,34 +70,44 @@ class FunctionTests(ExerciseKind):
     def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
         function = learner.get(inputs["function"])
         if not callable(function):
-            return {"missing": type(function).__name__ if inputs["function"] in learner else None}
+            return {"missing": _type_name(function) if inputs["function"] in learner else ""}
         results = []
         for call in inputs["calls"]:
             try:
                 value = function(*call["args"], **call["kwargs"])
             except Exception as error:  # the learner's exception is a result to report, not a crash
-                results.append({"raised": f"{type(error).__name__}: {error}"})
+                results.append({"raised": f"{type(error).__name__}: {error}"[:RAISED_CHARS]})
                 continue
             value = value.tolist() if hasattr(value, "tolist") else value
             try:
                 json.dumps(value)
             except (TypeError, ValueError):
-                results.append({"unusable": type(value).__name__})
+                results.append({"unusable": _type_name(value)})
                 continue
             results.append({"returned": value})
         return {"results": results}
 
+    def outputs(self) -> contract.Record:
+        result = contract.Tagged({
+            "returned": RETURNED,
+            "raised": contract.Text(RAISED_CHARS),
+            "unusable": contract.Text(40, "|".join(_TYPE_NAMES), "a built-in type name or object"),
+        })
+        cases = len(self.config.cases)
+        return contract.Record({}, optional={
+            "missing": contract.Text(40, "|".join(["", *_TYPE_NAMES]), "a built-in type name or object"),
+            "results": contract.ListOf(result, min_len=cases, max_len=cases),
+        })
+
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         name = self.config.function
-        if "missing" in outputs:
-            found = outputs["missing"]
+        if "missing" in outputs or "results" not in outputs:
+            found = outputs.get("missing")
             raise InvalidOutput(
                 f"Define a function named `{name}`; your code "
                 + (f"defines `{name}` as a {found}, not a function." if found else f"does not define `{name}`.")
             )
-        results = outputs.get("results")
-        if not isinstance(results, list) or len(results) != len(self.config.cases):
-            raise InvalidOutput(f"expected one result per test case ({len(self.config.cases)}); got {results!r:.{_SHOWN}}")
+        results = outputs["results"]
         checks = [self._check(number, case, result) for number, (case, result) in enumerate(zip(self.config.cases, results), 1)]
         passed = sum(check.passed for check in checks)
         lines = [f"{passed} of {len(checks)} test cases passed."]
@@ -105,9 +126,9 @@ class FunctionTests(ExerciseKind):
         else:
             arguments = [repr(a) for a in case.args] + [f"{k}={v!r}" for k, v in case.kwargs.items()]
             name = f"case {number}: {self.config.function}({', '.join(arguments)})"[:_SHOWN]
-        threshold = "hidden" if case.hidden else _shown(case.expected)
+        threshold = "hidden" if case.hidden else contract.plain_value(case.expected, _SHOWN)
         if "raised" in result:
-            return Check(name, False, "raised", threshold, f"raised {result['raised']}"[:_SHOWN])
+            return Check(name, False, "raised", threshold, f"raised {contract.shown_text(result['raised'], _SHOWN)}")
         if "unusable" in result:
             explanation = f"returned a {result['unusable']}; return a number, string, list or dict"
             return Check(name, False, result["unusable"], threshold, explanation)
@@ -119,12 +140,18 @@ class FunctionTests(ExerciseKind):
             explanation = "wrong value (this case is hidden)"
         else:
             explanation = f"returned {_shown(value)}; expected {_shown(case.expected)}"
-        return Check(name, passed, "hidden" if case.hidden else _shown(value), threshold, explanation)
+        return Check(name, passed, "hidden" if case.hidden else contract.plain_value(value, _SHOWN), threshold,
+                     explanation)
+
+
+def _type_name(value: Any) -> str:
+    """In the child: a built-in type's name, or "object" (the parent shows no name a learner chose)."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" and kind.__name__ in _TYPE_NAMES else "object"
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+    return contract.shown_value(value, _SHOWN)
 
 
 def _close(value: Any, expected: Any, abs_tol: float, rel_tol: float) -> bool:
@@ -132,6 +159,8 @@ def _close(value: Any, expected: Any, abs_tol: float, rel_tol: float) -> bool:
     if isinstance(expected, bool) or isinstance(value, bool):
         return value is expected
     if isinstance(expected, (int, float)) and isinstance(value, (int, float)):
+        if abs(value) > 1e308 or abs(expected) > 1e308:  # integers beyond float64 (10**400) overflow isclose
+            return value == expected
         if math.isnan(expected) or math.isnan(value):
             return math.isnan(expected) and math.isnan(value)
         return math.isclose(value, expected, rel_tol=rel_tol, abs_tol=abs_tol)

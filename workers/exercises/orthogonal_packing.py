@@ -6,6 +6,11 @@ checks every pair, and scores the count against ``target``: the count the kind's
 (gradient descent on 3d vectors against an ε-hinge, then drop the worst offenders) reaches for the default
 d = 16, ε = 0.25, which is 48. An orthonormal basis gives d = 16 (a third of the target); greedily
 keeping random vectors gives 15–21.
+
+Cosine is scale-free, and so is the grading: each row is first divided by its largest |entry| (exact
+in float64, and it leaves every entry in [-1, 1]), so rows of norm 4e-14 or 1e200 are measured like unit
+rows, no norm overflows or underflows, and only rows that are exactly zero are refused. A direction
+repeated (at any scale) is a pair with |cos| = 1, a violation like any other.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from typing import Any
 import numpy as np
 import pydantic
 
-from workers.exercises._arrays import from_learner, learner_array
+from workers.exercises import contract
+from workers.exercises._arrays import from_learner, require_function
 from workers.exercises._figures import new_figure, to_data_uri
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
-from workers.sandbox.validation import require_function
 
 MAX_VECTORS = 4000  # pairwise cosines of more would cost the parent more than a grade is worth
 _TOLERANCE = 1e-6  # float32 rounding on |cos|
@@ -77,16 +82,15 @@ class OrthogonalPacking(ExerciseKind):
         pack = require_function(learner, "pack_vectors", "d, epsilon")
         return {"vectors": from_learner(pack(inputs["d"], inputs["epsilon"]))}
 
+    def outputs(self) -> contract.Record:
+        # Any finite magnitude: the geometry below is scale-free and safe for every float64.
+        return contract.Record({"vectors": contract.Array(shape=((1, MAX_VECTORS), self.config.d), max_abs=None)})
+
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         d, epsilon, target = self.config.d, self.config.epsilon, self.config.target
-        vectors = learner_array(outputs, "vectors", shape=(None, d)).astype(np.float64)
+        vectors = outputs["vectors"]
         count = len(vectors)
-        if count > MAX_VECTORS:
-            raise InvalidOutput(f"vectors: expected at most {MAX_VECTORS} rows, got {count}")
-        norms = np.linalg.norm(vectors, axis=1)
-        if (norms < 1e-12).any():
-            raise InvalidOutput(f"vectors: row {int(np.argmin(norms))} is zero; a zero vector has no direction")
-        unit = vectors / norms[:, None]
+        unit = _unit_rows(vectors)
         upper = np.triu_indices(count, k=1)
         cosines = (unit @ unit.T)[upper]
         worst = int(np.argmax(np.abs(cosines))) if len(cosines) else None
@@ -126,6 +130,18 @@ class OrthogonalPacking(ExerciseKind):
             f"{violations} pair(s) exceed ε; the worst is rows {i} and {j} with |cos| = {largest:.4f}. "
             "An answer with any pair above ε scores 0: drop or move those vectors."
         )
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row as a unit vector, computed without overflow or underflow for any finite float64 row:
+    divided by its largest |entry| first, its norm lies in [1, sqrt(d)]."""
+    largest = np.abs(vectors).max(axis=1)
+    zero = largest == 0
+    if zero.any():
+        raise InvalidOutput(f"vectors: row {int(np.argmax(zero))} is zero; a zero vector has no direction "
+                            f"({int(zero.sum())} of {len(vectors)} rows are zero)")
+    scaled = vectors / largest[:, None]
+    return scaled / np.linalg.norm(scaled, axis=1, keepdims=True)
 
 
 def _cosine_histogram(cosines: np.ndarray, epsilon: float) -> str:

@@ -27,9 +27,10 @@ import numpy as np
 import pydantic
 import torch
 
+from workers.exercises import contract
+from workers.exercises._arrays import from_learner, require_function
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
 from workers.reference_models import device_of, sentiment
-from workers.sandbox.validation import expect_array, expect_number, require_function
 
 MODEL = "sentiment-2l"
 
@@ -137,25 +138,28 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
                                                 names_filter=hook)
             result = fit_probe(cache[hook][:, -1].detach().cpu().clone(), torch.as_tensor(sample["labels"]))
             if isinstance(result, tuple) and len(result) == 2:
-                fits.append({"direction": _plain(result[0]), "bias": _plain(result[1])})
+                fits.append({"direction": from_learner(result[0]), "bias": from_learner(result[1])})
             else:
-                fits.append({"direction": _plain(result)})
+                fits.append({"direction": from_learner(result)})
         return {"fits": fits}
+
+    def outputs(self) -> contract.Record:
+        # Any finite scale: ``measure`` divides by the largest |entry| first, so 1e-30 and 1e30 read as 1.
+        direction = contract.Array(shape=(sentiment.CONFIG["d_model"],), max_abs=None)
+        fit = contract.Record({"direction": direction}, optional={"bias": contract.Number()})
+        n_fits = self.config.n_fits
+        return contract.Record({"fits": contract.ListOf(fit, min_len=n_fits, max_len=n_fits)})
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         model = models[MODEL]
-        d_model = model.cfg.d_model
-        fits = outputs.get("fits")
-        if not isinstance(fits, list) or len(fits) != self.config.n_fits:
-            raise InvalidOutput(f"expected {self.config.n_fits} fitted probes, got {fits!r:.100}")
         reviews = Reviews.prepare(model, self.config)
         measured = []
-        for fit, sample in zip(fits, reviews.samples):
-            direction = expect_array(fit, "direction", shape=(d_model,))
-            bias = expect_number(fit, "bias") if "bias" in fit else None
-            if not np.linalg.norm(direction) > 1e-8:
-                raise InvalidOutput(f"direction: expected a non-zero vector of shape [{d_model}], got all zeros")
-            measured.append(measure(reviews, sample, torch.as_tensor(direction), bias, self.config.steer_scale))
+        for index, (fit, sample) in enumerate(zip(outputs["fits"], reviews.samples)):
+            direction = fit["direction"]
+            if not direction.any():
+                raise InvalidOutput(f"fits[{index}].direction: expected a non-zero vector of shape "
+                                    f"[{len(direction)}], got all zeros")
+            measured.append(measure(reviews, sample, direction, fit.get("bias"), self.config.steer_scale))
         first = reviews.samples[0]
         reference = measure(reviews, first, first.difference_of_means(), None, self.config.steer_scale)
         return self.judge(measured, reference)
@@ -165,6 +169,8 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
         c = self.config
         measured = {key: min(fit[key] for fit in fits) for key in ("accuracy", "drop", "flip")}
         accuracy, drop, flip = measured["accuracy"], measured["drop"], measured["flip"]
+        # Flipping the sign turns each fit's accuracy a into 1 − a: suggest it only when that would pass.
+        flipped_passes = min(1 - fit["accuracy"] for fit in fits) >= c.min_accuracy
         checks = [
             Check("held-out accuracy", accuracy >= c.min_accuracy, round(accuracy, 4), c.min_accuracy,
                   "share of held-out reviews on the right side of your direction"),
@@ -181,7 +187,7 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
             "code never saw: "
             + ("your direction separates positive from negative reviews." if checks[0].passed else
                "your direction does not separate them well enough"
-               + (" (it points towards *negative*: flip its sign)." if accuracy < 0.5 else ".")),
+               + (" (it points towards *negative*: flip its sign, and your bias's)." if flipped_passes else ".")),
             f"**Causal drop {drop:.1%}** (needs {c.min_drop:.0%}; the grader's own difference-of-means direction "
             f"gives {reference['drop']:.0%}): "
             + ("the model relies on this direction." if checks[1].passed else
@@ -204,20 +210,6 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
             metrics={**{k: round(v, 4) for k, v in measured.items()},
                      **{f"reference_{k}": round(v, 4) for k, v in reference.items()}},
         )
-
-
-def _plain(value: Any) -> Any:
-    """Tensors and arrays to numpy, numbers to float; anything else as is, for the parent to name."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().float().numpy()
-    if isinstance(value, (list, np.ndarray)):
-        try:
-            return np.asarray(value, dtype=np.float32)
-        except (TypeError, ValueError):
-            return repr(value)[:200]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return type(value).__name__
 
 
 @dataclass
@@ -263,12 +255,20 @@ def _activations(model, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 @torch.no_grad()
 def measure(
-    reviews: Reviews, sample: Sample, direction: torch.Tensor, bias: float | None, steer_scale: float
+    reviews: Reviews, sample: Sample, direction: np.ndarray | torch.Tensor, bias: float | None, steer_scale: float
 ) -> dict[str, float]:
-    """Held-out accuracy, causal drop and flip rate of ``direction``, fit on ``sample`` (see the module docstring)."""
+    """Held-out accuracy, causal drop and flip rate of ``direction``, fit on ``sample`` (see the module docstring).
+
+    Scale-free for any finite non-zero direction: it is divided by its largest |entry| in float64 before
+    its norm is taken (which then lies in [1, 8]), and the bias with it, so ``acts @ direction + bias > 0``
+    reads as ``acts @ unit > threshold`` without overflow or underflow.
+    """
     model, acts, positive = reviews.model, reviews.acts, reviews.positive
-    direction = direction.to(acts.device, torch.float32)
-    unit = direction / direction.norm()
+    direction = torch.as_tensor(direction, dtype=torch.float64).cpu()
+    largest = float(direction.abs().max())
+    scaled = direction / largest
+    length = float(scaled.norm())
+    unit = (scaled / length).to(acts.device, torch.float32)
 
     projections = sample.acts @ unit
     positive_mean = projections[sample.positive].mean()
@@ -276,7 +276,7 @@ def measure(
     if bias is None:
         predicted = acts @ unit > (positive_mean + negative_mean) / 2
     else:
-        predicted = acts @ direction + bias > 0
+        predicted = acts @ unit > -(bias / largest) / length  # a float64 quotient: ±inf at worst, never NaN
     accuracy = (predicted == positive).float().mean()
 
     def project_out(resid, hook):

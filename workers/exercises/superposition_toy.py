@@ -18,21 +18,22 @@ S = 0 the trained model is the baseline and the ratio is undefined).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pydantic
 import torch
 
-from workers.exercises._arrays import from_learner, learner_array
+from workers.exercises import contract
+from workers.exercises._arrays import from_learner, require_function
 from workers.exercises._figures import new_figure, to_data_uri
-from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
-from workers.sandbox.validation import require_function
+from workers.exercises.base import Check, ExerciseKind, Grade
 
 REPRESENTED_NORM = 0.5  # a feature with a shorter direction is, in effect, dropped
 SPARSITIES = (0.7, 0.9, 0.99)  # the sparsities with a trained reference model
 SHAPES = ((5, 2), (20, 5))
+# |W| ≤ 1000 and |b| ≤ 1e6 keep every term of the loss below 1e20, far inside float32: the loss stays finite.
+MAX_W, MAX_B = 1e3, 1e6
 
 
 def reference_model_name(n_features: int, d_hidden: int, sparsity: float) -> str:
@@ -152,15 +153,20 @@ class SuperpositionToy(ExerciseKind):
             return {"W": from_learner(answer[0]), "b": from_learner(answer[1])}
         return {"W": from_learner(answer)}
 
+    def outputs(self) -> contract.Record:
+        n, d = self.config.n_features, self.config.d_hidden
+        return contract.Record({"W": contract.Array(shape=(n, d), max_abs=MAX_W)},
+                               optional={"b": contract.Array(shape=(n,), max_abs=MAX_B)})
+
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         c = self.config
         n, d = c.n_features, c.d_hidden
-        W = torch.from_numpy(learner_array(outputs, "W", shape=(n, d)).astype(np.float32))
+        W = torch.from_numpy(outputs["W"]).float()
         reference = models[self.reference_models()[0]]
         importance = reference.importance.detach().cpu()
         evaluation = sparse_sample(n, c.sparsity, c.sample_size, c.sample_seed)
         if "b" in outputs:
-            b = torch.from_numpy(learner_array(outputs, "b", shape=(n,)).astype(np.float32))
+            b = torch.from_numpy(outputs["b"]).float()
             bias_note = "your bias"
         else:
             b = best_bias(W, sparse_sample(n, c.sparsity, c.sample_size, c.sample_seed + 1), importance)
@@ -168,8 +174,6 @@ class SuperpositionToy(ExerciseKind):
         with torch.no_grad():
             loss = float(toy_loss(W, b, evaluation, importance))
             reference_loss = float(toy_loss(reference.W.detach().cpu(), reference.b.detach().cpu(), evaluation, importance))
-        if not math.isfinite(loss):
-            raise InvalidOutput("W: the toy model's loss with your W is not finite; are some entries huge?")
         baseline = baseline_loss(evaluation, importance, d)
         ratio = (baseline - loss) / (baseline - reference_loss)
         geometry = _geometry(W)
