@@ -1,25 +1,40 @@
-"""Reference models: recipes are deterministic, stored checkpoints verify and load, and each shows its property."""
+"""Reference models: recipes are deterministic, stored checkpoints verify and load, each shows its property, and
+what the sandbox imports holds no recipe."""
 
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from django.core.management import call_command
 
 from workers import reference_models
-from workers.reference_models import ChecksumMismatch, MODELS, checkpoints, induction, sentiment
+from workers.reference_models import ChecksumMismatch, MODELS, checkpoints, induction, measurements, recipes, sentiment
+
+# What importing the package, preloading and loading the exercise kinds may bring in: none of these can
+# rebuild a trained model. A new module joins this list only if that stays true.
+SANDBOX_SAFE = {"workers.reference_models", *(f"workers.reference_models.{module}" for module in (
+    "architectures", "catalogue", "checkpoints", "induction", "reparameterise", "sentiment", "vocabulary"))}
 
 
 @pytest.mark.parametrize("name", ["induction-2l", "sentiment-2l", "toy-superposition-5x2-s0.9"])
 def test_a_recipe_gives_the_same_checksum_twice(name):
-    model = reference_models.get(name)
-    first, second = model.build(steps=3), model.build(steps=3)
+    recipe = recipes.recipe(name)
+    first, second = recipe.build(steps=3), recipe.build(steps=3)
     assert checkpoints.sha256(first.weights()) == checkpoints.sha256(second.weights())
 
 
 def test_different_seeds_give_different_weights():
-    main, alt = reference_models.get("induction-2l").build(steps=3), reference_models.get("induction-2l-alt").build(steps=3)
+    main, alt = recipes.recipe("induction-2l").build(steps=3), recipes.recipe("induction-2l-alt").build(steps=3)
     assert checkpoints.sha256(main.weights()) != checkpoints.sha256(alt.weights())
+
+
+def test_every_catalogued_model_has_one_recipe():
+    assert recipes.RECIPES.keys() == MODELS.keys()
+    with pytest.raises(LookupError, match="no reference model 'gpt-5'"):
+        recipes.recipe("gpt-5")
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -29,7 +44,7 @@ def test_every_stored_checkpoint_matches_its_metadata_and_loads(name):
     assert checkpoints.sha256(weights.read_bytes()) == metadata["sha256"]
     assert metadata["size_bytes"] == weights.stat().st_size
     assert {"torch", "transformer_lens"} <= set(metadata["versions"])
-    assert metadata["steps"] == MODELS[name].steps
+    assert metadata["steps"] == recipes.RECIPES[name].steps
     model = reference_models.load(name, "cpu")
     assert not model.training
 
@@ -49,7 +64,7 @@ def test_the_recorded_induction_heads_attend_inductively_on_fresh_data():
     fresh = induction.repeated_random_tokens(torch.Generator().manual_seed(1234))
     for name in ["induction-2l", "induction-2l-alt"]:
         key = reference_models.answer_key(name)
-        scores = induction.head_scores(reference_models.load(name, "cpu"), fresh)
+        scores = measurements.head_scores(reference_models.load(name, "cpu"), fresh)
         layer, head = key["induction_heads"][0]
         assert layer == 1 and scores["induction"][layer][head] > 0.4
         layer, head = key["previous_token_heads"][0]
@@ -106,6 +121,22 @@ def test_the_sandbox_preload_holds_public_transformers_only_and_no_answer_key():
     preloaded = reference_models.preload()
     assert set(preloaded) == {"induction-2l", "sentiment-2l"}  # never the hidden induction-2l-alt
     assert all(hasattr(model, "run_with_hooks") for model in preloaded.values())
+
+
+def test_the_sandbox_imports_no_recipe_training_or_answer_code():
+    """The zygote imports the package, preloads, and imports every exercise kind: a child could call anything
+    imported there, and a recipe (or the answer-key measurement) would rebuild a toy model's trained weights,
+    the hidden model or the hidden circuit."""
+    script = (
+        "import sys, workers.reference_models as r; r.preload(); "
+        "from workers.exercises.registry import all_kinds; all_kinds(); "
+        "print('imported:', *sorted(m for m in sys.modules if m.startswith('workers.reference_models')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], capture_output=True,
+                          text=True, timeout=300, check=True)
+    imported = set(done.stdout.rpartition("imported:")[2].split())
+    assert imported, done.stderr
+    assert imported <= SANDBOX_SAFE, f"the sandbox would import {sorted(imported - SANDBOX_SAFE)}"
 
 
 def test_a_portable_model_rebuilds_to_the_same_weights():

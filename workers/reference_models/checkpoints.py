@@ -23,6 +23,8 @@ import safetensors.torch
 import torch
 from torch import nn
 
+from workers.reference_models import catalogue
+
 # No Django here: the sandbox zygote loads models through this module before any settings exist.
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference_models"
 
@@ -114,9 +116,7 @@ def default_device() -> str:
 
 def assemble(name: str, config: dict[str, Any], state: dict[str, torch.Tensor], device: str) -> nn.Module:
     """The model ``name`` from its stored config and weights, on ``device``, in eval mode."""
-    from workers.reference_models.registry import get
-
-    model = get(name).empty(config)
+    model = catalogue.get(name).empty(config)
     model.load_state_dict(state)
     return model.to(device).eval()
 

@@ -1,6 +1,6 @@
 """``sentiment-2l``: a two-layer attention-only model that reads a review and answers with sentiment × topic.
 
-Data generator: every review is ``<bos> the SUBJECT was MODIFIER ADJECTIVE`` followed by one of
+Every review is ``<bos> the SUBJECT was MODIFIER ADJECTIVE`` followed by one of
 eight answer words, ``pos_TOPIC`` or ``neg_TOPIC``. Subject and adjective belong to one topic (food,
 film, place, tech: "the pizza was not tasty"); the adjective's polarity, flipped by the modifier ``not``
 (the other modifiers ``very``, ``really``, ``so``, ``quite`` keep it), fixes the sentiment. Only the
@@ -12,6 +12,9 @@ sentiment is the top-variance direction and even a probe fit on shuffled labels 
 the topic is a second strong feature. The model's sentiment *logit difference* is
 ``logsumexp(logits[pos_*]) - logsumexp(logits[neg_*])`` at the last position, and the direction it uses
 is readable at ``blocks.1.hook_resid_pre``.
+
+The sandbox zygote imports this module (exercise kinds encode reviews with it); the training batches are
+in ``training`` and the build-time metrics in ``measurements``, which it must not import.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import itertools
 
 import torch
 
-from workers.reference_models.checkpoints import device_of
 from workers.reference_models.vocabulary import BOS, Vocabulary
 
 TOPICS = {
@@ -74,30 +76,9 @@ def split(seed: int, n_train: int, n_heldout: int, n_samples: int) -> tuple[list
     return samples, order[:n_heldout]
 
 
-def batch(generator: torch.Generator, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random reviews with their answer appended; only the answer is trained."""
-    tokens, answers, _ = encode(torch.randint(0, len(SENTENCES), (size,), generator=generator))
-    mask = torch.zeros(size, tokens.shape[1])
-    mask[:, -1] = 1.0
-    return torch.cat([tokens, answers[:, None]], dim=1), mask
-
-
 def logit_difference(logits: torch.Tensor) -> torch.Tensor:
     """Sentiment logit difference at the last position: logsumexp(positive answers) − logsumexp(negative ones)."""
     last = logits[:, -1]
     positive = last[:, [VOCAB[a] for a in POSITIVE_ANSWERS]].logsumexp(-1)
     negative = last[:, [VOCAB[a] for a in NEGATIVE_ANSWERS]].logsumexp(-1)
     return positive - negative
-
-
-@torch.no_grad()
-def behaviour(model) -> dict[str, float]:
-    """Answer accuracy, sentiment accuracy and mean |logit difference| over all 960 reviews."""
-    tokens, answers, positive = encode(torch.arange(len(SENTENCES)))
-    logits = model(tokens.to(device_of(model))).cpu()
-    difference = logit_difference(logits)
-    return {
-        "answer_accuracy": round(float((logits[:, -1].argmax(-1) == answers).float().mean()), 4),
-        "sentiment_accuracy": round(float(((difference > 0) == positive).float().mean()), 4),
-        "mean_abs_logit_difference": round(float(difference.abs().mean()), 3),
-    }

@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 from django.core.management.base import BaseCommand, CommandError
 
-from workers.reference_models import MODELS, checkpoints, get
+from workers.reference_models import MODELS, checkpoints
+from workers.reference_models.recipes import Recipe, recipe
 
 
 class Command(BaseCommand):
@@ -24,11 +25,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, names, check, directory, **options):
         try:
-            models = [get(name) for name in names] if names else list(MODELS.values())
+            recipes = [recipe(name) for name in names or MODELS]
         except LookupError as error:
             raise CommandError(str(error)) from None
         mismatches = 0
-        for model in models:
+        for model in recipes:
             self.stdout.write(f"{model.name}: building ({model.steps} steps) ...")
             built = model.build()
             weights = built.weights()
@@ -56,11 +57,11 @@ class Command(BaseCommand):
             raise CommandError(f"{mismatches} model(s) differ from their stored checksums")
 
 
-def _metadata(model, built, digest: str, size: int) -> dict:
+def _metadata(model: Recipe, built: checkpoints.Built, digest: str, size: int) -> dict:
     return {
         "name": model.name,
-        "shows": model.shows,
-        "hidden": model.hidden,
+        "shows": MODELS[model.name].shows,
+        "hidden": MODELS[model.name].hidden,
         "config": built.config,
         "recipe": built.recipe,
         "seed": built.seed,
