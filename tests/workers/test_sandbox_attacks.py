@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import signal
 import socket
 import time
@@ -74,13 +75,33 @@ def test_threads_are_processes_too(sandbox):
     assert_healthy(sandbox)
 
 
-@pytest.mark.parametrize(
-    "allocate", ["bytearray(100 * 2**30)", "torch.empty(25 * 2**30)", "[bytearray(2**24) for _ in range(6400)]"]
-)
-def test_allocating_100_gb_hits_the_memory_limit(sandbox, allocate):
-    result = run(sandbox, f"x = {allocate}", limits=Limits(wall_seconds=5, memory_bytes=128 * 1024**2))
+def test_filling_memory_up_to_the_limit_is_the_memory_limit(sandbox):
+    result = run(
+        sandbox, "x = [bytearray(2**24) for _ in range(6400)]", limits=Limits(wall_seconds=5, memory_bytes=128 * 1024**2)
+    )
 
     assert (result.status, result.message) == ("memory_limit", "memory limit of 128 MiB exceeded (line 4)")
+    assert_healthy(sandbox)
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ("x = bytearray(100 * 2**30)", "MemoryError"),
+        ("x = torch.empty(25 * 2**30)", "RuntimeError"),
+        ("x = bytearray(200 * 2**20)\nraise MemoryError", "MemoryError"),
+    ],
+)
+def test_a_memory_error_far_below_the_limit_is_an_exception_that_gives_the_kernels_figures(sandbox, body, name):
+    """One refused allocation larger than what is left and a bare ``raise MemoryError`` leave the same trace
+    in the kernel's account (none): the message says what was in use and that it cannot tell which."""
+    result = run(sandbox, body, limits=Limits(wall_seconds=5, memory_bytes=1024**3))
+
+    said = re.match(rf"{name} was raised \(line [45]\) while your code used ([\d,]+) MiB", result.message)
+    assert result.status == "exception" and said, result.message
+    assert int(said[1].replace(",", "")) < 300
+    assert "of its 1 GiB memory limit" in result.message and "the sandbox cannot tell which" in result.message
+    assert "Traceback" in result.message
     assert_healthy(sandbox)
 
 
@@ -146,8 +167,12 @@ def test_project_files_secrets_and_other_processes_environment_are_unreadable(sa
     assert path.exists()
     result = run(sandbox, "return open(inputs['path'], 'rb').read(100)", {"path": str(path)})
 
-    assert result.status == "exception" and "PermissionError: [Errno 13] Permission denied" in result.message
-    assert result.message.endswith("Note: code here can only use files in its own working folder.")
+    assert result.status == "exception"
+    if name.endswith("environment"):  # other users' processes are not even there in the child's /proc
+        assert "FileNotFoundError: [Errno 2] No such file or directory" in result.message
+    else:
+        assert "PermissionError: [Errno 13] Permission denied" in result.message
+        assert result.message.endswith("Note: code here can only use files in its own working folder.")
     assert_healthy(sandbox)
 
 

@@ -4,7 +4,10 @@ Layers, each enough on its own for some attacks and together for all we test:
 - an unused uid per child, from a few per concurrent slot (no access to root-owned files or processes;
   RLIMIT_NPROC counts per uid);
 - Landlock: read-only access to the libraries it runs on, full access to its own empty run folder only;
-- a fresh network namespace and a seccomp filter that denies sockets, ptrace and new namespaces;
+- fresh network and IPC namespaces, and a seccomp filter that denies sockets, System V and POSIX IPC,
+  ptrace and new namespaces;
+- a private mount namespace: its own /proc that shows no other user's processes, and its run folder a
+  tmpfs of capped size and file count that disappears with it;
 - setrlimit for CPU time, address space, file size, open files, processes, no core dumps;
 - no_new_privs; its own session, so the zygote can kill the whole process group.
 """
@@ -41,7 +44,8 @@ RESULT_FD = 3
 UIDS_PER_SLOT = 3
 _CUDA_THREAD_ALLOWANCE = 4
 
-_CLONE_NEWNET = 0x40000000
+_CLONE_NEWNET, _CLONE_NEWIPC, _CLONE_NEWNS = 0x40000000, 0x08000000, 0x00020000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
 _NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
@@ -52,8 +56,12 @@ _DENIED_SYSCALLS = (
     "delete_module", "open_by_handle_at", "name_to_handle_at", "reboot", "swapon", "swapoff", "acct",
     "quotactl", "settimeofday", "clock_settime", "adjtimex", "syslog", "personality", "mount_setattr",
     "fsopen", "fsmount", "move_mount", "open_tree",
+    # IPC: the namespace already keeps objects from crossing runs; a learner has no use for them either
+    "ipc", "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop",
+    "semctl", "semtimedop", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
 )
-_SYSTEM_READ_PATHS = ("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc")
+_SYSTEM_READ_PATHS = ("/usr", "/lib", "/lib64", "/bin", "/etc")  # and the child's own /proc (restrict_files)
+_PROC_OPTIONS = ("hidepid=invisible", "hidepid=2")  # Linux >= 5.8 names it; older kernels take the number
 _DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -163,7 +171,8 @@ class Confinement:
             failures = dict(self.missing)
             os.close(read_end)
             steps = {
-                "network namespace": self.unshare_network,
+                "network and IPC namespaces": self.unshare_network_and_ipc,
+                "mount namespace": lambda: self.private_mounts(str(self.slot.runs_dir), self.slot.uids[0], Limits()),
                 "landlock": lambda: self.restrict_files(None),
                 "user id": lambda: _drop_to(self.slot.uids[0]),
                 "seccomp": lambda: self.seccomp_filter.load(),
@@ -193,15 +202,40 @@ class Confinement:
             os.chown(path, uid, uid)
         return path
 
-    def unshare_network(self) -> None:
-        if "network namespace" not in self.missing:
-            _libc_call(_libc.unshare(_CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+    def unshare_network_and_ipc(self) -> None:
+        """No network at all, and System V / POSIX IPC objects that die with the child: one run's shared
+        memory or message queue is never there for the next."""
+        if "network and IPC namespaces" not in self.missing:
+            _libc_call(_libc.unshare(_CLONE_NEWNET | _CLONE_NEWIPC), "unshare(CLONE_NEWNET | CLONE_NEWIPC)")
+
+    def private_mounts(self, run_dir: str, uid: int, limits: Limits) -> None:
+        """A mount namespace of the child's own (made private first, so nothing propagates to the host) with
+        a fresh /proc that hides other users' processes (the worker, the zygote, other children: their
+        command lines and CPU times), and a tmpfs over ``run_dir`` whose size and file count are the
+        folder limits. Both vanish with the child's namespace."""
+        if "mount namespace" in self.missing:
+            return
+        _libc_call(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
+        for options in _PROC_OPTIONS:
+            try:
+                _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, options)
+                break
+            except OSError as exc:
+                if exc.errno != errno.EINVAL or options == _PROC_OPTIONS[-1]:
+                    raise
+        folder = f"size={limits.max_folder_bytes},nr_inodes={limits.max_folder_files + 1},mode=0700,uid={uid},gid={uid}"
+        _mount("tmpfs", run_dir, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, folder)  # + 1: the folder itself
 
     def restrict_files(self, run_dir: str | None) -> None:
-        """Landlock: read-only access to the libraries, full access to ``run_dir``, nothing else."""
+        """Landlock: read-only access to the libraries and /proc, full access to ``run_dir``, nothing else.
+
+        /proc and ``run_dir`` are opened here, in the child, after ``private_mounts``: a rule holds for the
+        mount it was opened on, and the child's are its own procfs and tmpfs.
+        """
         if "landlock" in self.missing:
             return
-        rules = list(self.read_rules)
+        rules = [*self.read_rules, (os.open("/proc", os.O_PATH | os.O_CLOEXEC), landlock.READ_ONLY)]
         if run_dir is not None:
             rules.append((os.open(run_dir, os.O_PATH | os.O_CLOEXEC), landlock.ALL))
         landlock.restrict_self(self.landlock_abi, rules)
@@ -226,11 +260,13 @@ class Confinement:
             self.seccomp_filter.load()
 
     @staticmethod
-    def apply_limits(limits: Limits, device: str) -> None:
+    def apply_limits(limits: Limits, device: str) -> int | None:
         """The job's limits. An unprivileged process may lower its limits, never raise them again.
 
         The address-space limit counts on top of the warm state; on a GPU the CUDA driver reserves
-        huge address ranges, so there the limit is left to the GPU's own memory.
+        huge address ranges, so there the limit is left to the GPU's own memory. Returns the
+        address-space limit set, in bytes (None on a GPU), against which the worker reads the kernel's
+        account of the child's peak.
         """
         cpu = max(1, int(limits.cpu_seconds + 0.999))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -240,9 +276,11 @@ class Confinement:
         if device == "cuda":  # the CUDA runtime's threads count too, and it may start a few more
             processes += len(os.listdir("/proc/self/task")) - 1 + _CUDA_THREAD_ALLOWANCE
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-        if device != "cuda":
-            warm = _address_space_bytes()
-            resource.setrlimit(resource.RLIMIT_AS, (warm + limits.memory_bytes, warm + limits.memory_bytes))
+        if device == "cuda":
+            return None
+        address_space = _address_space_bytes() + limits.memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+        return address_space
 
     @staticmethod
     def close_fds_except(keep: frozenset[int]) -> None:
@@ -292,6 +330,11 @@ def check_host(missing: dict[str, str], allow_weak: bool | None = None) -> None:
             f"set {ALLOW_WEAK_ENV}=1 to run with weaker isolation anyway (never on a shared host)."
         )
     logger.warning("SANDBOX RUNNING IN WEAK MODE (%s=1): missing %s", ALLOW_WEAK_ENV, details)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, options: str | None) -> None:
+    encoded = [value.encode() if value is not None else None for value in (source, target, fstype, options)]
+    _libc_call(_libc.mount(encoded[0], encoded[1], encoded[2], flags, encoded[3]), f"mount {target} ({options})")
 
 
 def _drop_to(uid: int) -> None:

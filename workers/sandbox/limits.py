@@ -17,6 +17,8 @@ class Limits:
     ``memory_bytes`` is what the learner's code may allocate on top of the warm state (the imported
     libraries and preloaded models), so the same limit means the same thing whatever was preloaded.
     ``max_processes`` counts the child itself: 1 forbids both new processes and threads.
+    ``max_folder_bytes`` and ``max_folder_files`` cap the run folder as a whole (a tmpfs of that size and
+    inode count); ``max_file_bytes`` caps each file.
     """
 
     wall_seconds: float = 10.0
@@ -27,6 +29,8 @@ class Limits:
     max_open_files: int = 64
     max_file_bytes: int = 16 * 1024**2
     max_processes: int = 1
+    max_folder_bytes: int = 64 * 1024**2
+    max_folder_files: int = 2000
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -39,7 +43,11 @@ class Limits:
 
 @dataclass
 class SandboxResult:
-    """The outcome of one run. ``message`` is written for the learner; ``outputs`` is untrusted data to validate."""
+    """The outcome of one run. ``message`` is written for the learner; ``outputs`` is untrusted data to validate.
+
+    ``resources`` come from the kernel (wait4), never from the child; ``seed`` seeded the child's
+    ``random``, NumPy and torch generators, so a grading can be reproduced.
+    """
 
     status: Status
     outputs: dict[str, Any] | None = None
@@ -49,6 +57,7 @@ class SandboxResult:
     line: int | None = None
     resources: dict[str, int] = field(default_factory=dict)  # wall_ms, cpu_ms, max_rss_kb
     timings: dict[str, float | None] = field(default_factory=dict)  # start_ms, collect_ms, finish_ms
+    seed: int | None = None
 
     @property
     def ok(self) -> bool:

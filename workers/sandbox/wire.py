@@ -1,15 +1,18 @@
 """Plain data across process boundaries: JSON plus raw numpy arrays, never pickle.
 
 A frame is ``MAGIC | u32 header length | JSON header | (u64 length | .npy bytes)*``. Arrays sit in the
-JSON as ``{"$array": index}``. Decoding loads arrays with ``allow_pickle=False``, refuses trailing
-bytes, and is meant for bytes an attacker wrote: every failure is a ``WireError`` with a message fit
-for the learner.
+JSON as ``{"$array": index}``. ``decode`` is meant for bytes an attacker wrote (a child's result channel
+is writable by learner code): it refuses before it allocates anything the bytes only claim, never
+recurses on their structure, and turns every failure into a ``WireError`` with a message fit for the
+learner.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
+import re
 import socket
 import struct
 import sys
@@ -23,11 +26,25 @@ MAGIC = b"MGS1"
 _HEADER = struct.Struct("<4sI")
 _LENGTH = struct.Struct("<Q")
 _MAX_DEPTH = 32
+_MAX_JSON_DEPTH = _MAX_DEPTH + 1  # the frame's own dict, and the {"$array": i} marker of an array at the deepest level
+_MAX_INT_DIGITS = 20
+_INT_BOUND = 2**63
 _MAX_FDS = 8
+_NPY_HEADER_MAX = 10_000  # what numpy itself accepts by default (max_header_size)
+_NPY_PREFIX = 12  # magic, version and the longest header-length field
+_ARRAY_ITEMSIZES = {"b": {1}, "i": {1, 2, 4, 8}, "u": {1, 2, 4, 8}, "f": {2, 4, 8}}
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_OPENERS, _CLOSERS = frozenset(b"[{"), frozenset(b"]}")
 
 
 class WireError(ValueError):
     """The data cannot cross the boundary (wrong type, too large, malformed)."""
+
+
+def _plain_number_dtype(dtype: np.dtype) -> bool:
+    """bool, (u)int8-64 and float16/32/64: what graders can do arithmetic on. Object, string, complex,
+    datetime, structured and extended-precision arrays are not."""
+    return dtype.fields is None and dtype.itemsize in _ARRAY_ITEMSIZES.get(dtype.kind, ())
 
 
 def encode(value: dict[str, Any], max_bytes: int) -> bytes:
@@ -56,7 +73,11 @@ def encode(value: dict[str, Any], max_bytes: int) -> bytes:
         if isinstance(obj, np.ndarray):
             if obj.dtype.hasobject:
                 raise WireError(f"{where} is an array of Python objects; return numbers")
+            if not _plain_number_dtype(obj.dtype):
+                raise WireError(f"{where} is an array of {obj.dtype}; return bool, integer or float numbers")
             spend(obj.nbytes)
+            if not obj.dtype.isnative:  # the learner's big-endian array: same values, this machine's order
+                obj = obj.astype(obj.dtype.newbyteorder("="))
             buffer = io.BytesIO()
             np.save(buffer, np.ascontiguousarray(obj), allow_pickle=False)
             arrays.append(buffer.getvalue())
@@ -86,34 +107,54 @@ def encode(value: dict[str, Any], max_bytes: int) -> bytes:
     return data
 
 
+def seal(data: bytes) -> bytes:
+    """A frame as sent on a child's result channel: its length first, so the worker knows the result is
+    complete even while a process the child started still holds the channel open."""
+    return _LENGTH.pack(len(data)) + data
+
+
+def sealed_length(received: bytes | bytearray) -> int | None:
+    """How many of the bytes ``received`` so far make up a complete sealed frame; None until they do."""
+    if len(received) < _LENGTH.size:
+        return None
+    (length,) = _LENGTH.unpack_from(received)
+    return _LENGTH.size + length if len(received) >= _LENGTH.size + length else None
+
+
+def unseal(received: bytes | bytearray) -> dict[str, Any]:
+    """The frame of a sealed result: what a child's result channel carried, which learner code can write."""
+    complete = sealed_length(received)
+    if complete is None:
+        raise WireError(
+            "the result channel carried too little data" if len(received) < _LENGTH.size
+            else "the result channel carried a truncated result"
+        )
+    return decode(bytes(memoryview(received)[_LENGTH.size : complete]))
+
+
 def decode(data: bytes) -> dict[str, Any]:
-    if len(data) < _HEADER.size:
+    view = memoryview(data)
+    if len(view) < _HEADER.size:
         raise WireError("the result channel carried too little data")
-    magic, header_length = _HEADER.unpack_from(data)
+    magic, header_length = _HEADER.unpack_from(view)
     if magic != MAGIC:
         raise WireError("the result channel carried data that is not a sandbox result")
     offset = _HEADER.size + header_length
-    if offset > len(data):
+    if offset > len(view):
         raise WireError("the result channel carried a truncated result")
-    try:
-        header = json.loads(data[_HEADER.size : offset])
-    except (ValueError, RecursionError) as exc:
-        raise WireError(f"the result channel carried malformed data ({exc})") from None
+    header = _json(bytes(view[_HEADER.size : offset]))
     arrays = []
-    while offset < len(data):
-        if offset + _LENGTH.size > len(data):
+    while offset < len(view):
+        if offset + _LENGTH.size > len(view):
             raise WireError("the result channel carried a truncated array")
-        (length,) = _LENGTH.unpack_from(data, offset)
+        (length,) = _LENGTH.unpack_from(view, offset)
         offset += _LENGTH.size
-        if offset + length > len(data):
+        if offset + length > len(view):
             raise WireError("the result channel carried a truncated array")
-        try:
-            arrays.append(np.load(io.BytesIO(data[offset : offset + length]), allow_pickle=False))
-        except ValueError as exc:
-            raise WireError(f"the result channel carried a malformed array ({exc})") from None
+        arrays.append(_array(view[offset : offset + length]))
         offset += length
 
-    def restore(obj: Any) -> Any:
+    def restore(obj: Any) -> Any:  # recursion bounded by _json's depth check
         if isinstance(obj, list):
             return [restore(item) for item in obj]
         if isinstance(obj, dict):
@@ -129,6 +170,62 @@ def decode(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WireError("the result channel carried something other than a dict")
     return value
+
+
+def _json(text: bytes) -> Any:
+    """The JSON header, its nesting measured first by a linear scan (json's own parser recurses)."""
+    if _nesting(text) > _MAX_JSON_DEPTH:
+        raise WireError(f"the result channel carried data nested more than {_MAX_DEPTH} levels deep")
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except WireError:
+        raise
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise WireError(f"the result channel carried malformed data ({type(exc).__name__})") from None
+
+
+def _nesting(text: bytes) -> int:
+    """The deepest bracket nesting outside strings, without recursion (a million "[" cost a few ms)."""
+    steps = np.frombuffer(_JSON_STRING.sub(b'""', text), dtype=np.uint8)
+    depth = np.isin(steps, list(_OPENERS)).astype(np.int64) - np.isin(steps, list(_CLOSERS))
+    return int(np.cumsum(depth).max(initial=0))
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON integer that fits in 64 bits; thousands of digits would cost the parser quadratic time."""
+    value = int(text) if len(text) <= _MAX_INT_DIGITS else None
+    if value is None or not -_INT_BOUND <= value < _INT_BOUND:
+        raise WireError(f"the result channel carried an integer outside ±2**63 ({len(text)} characters)")
+    return value
+
+
+def _array(blob: memoryview) -> np.ndarray:
+    """One ``.npy`` blob, its header parsed on its own and checked against the bytes actually present
+    before anything is allocated: a header may claim any shape or dtype."""
+    head = io.BytesIO(bytes(blob[: _NPY_PREFIX + _NPY_HEADER_MAX]))
+    try:
+        version = np.lib.format.read_magic(head)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        shape, fortran_order, dtype = read_header[version](head, max_header_size=_NPY_HEADER_MAX)
+    except Exception as exc:  # noqa: BLE001 - numpy's header parser fails in many ways on hostile bytes
+        raise WireError(f"the result channel carried a malformed array ({type(exc).__name__})") from None
+    if not _plain_number_dtype(dtype):
+        raise WireError(f"the result channel carried an array of {dtype}; only bool, integer and float arrays cross")
+    if not dtype.isnative:
+        raise WireError(
+            f"the result channel carried an array in non-native byte order ({dtype.str}); "
+            "return arrays in this machine's byte order"
+        )
+    if any(n < 0 for n in shape):
+        raise WireError("the result channel carried an array of negative shape")
+    start = head.tell()
+    if math.prod(shape) * dtype.itemsize != len(blob) - start:
+        raise WireError(
+            f"the result channel carried an array whose header claims shape {tuple(shape)} of {dtype} "
+            f"but {len(blob) - start} bytes of data"
+        )
+    array = np.frombuffer(blob[start:], dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+    return array.copy()  # writable, and no longer holding the whole frame
 
 
 # --- messages between the worker and its zygote (trusted on both ends) ---

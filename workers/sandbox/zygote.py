@@ -3,13 +3,15 @@ imports torch and TransformerLens, runs ``preload`` once, and keeps one single-u
 
 Started by ``Sandbox`` as ``python -m workers.sandbox.zygote <control fd>``; it dies with its worker.
 Messages on the control socket (``wire`` frames; file descriptors travel with SCM_RIGHTS):
-  worker -> zygote: the config, then one job per submission, with its result/stdout/stderr pipe ends;
+  worker -> zygote: the config, then one job per submission, with its result pipe end and, unless the
+  run is quiet, its stdout and stderr pipe ends;
   zygote -> worker: ``ready`` (or ``error``); per job ``started`` (with a pidfd) or ``error``; and,
-  whenever a child has been reaped and cleaned up after, ``exited``.
+  whenever a child has been reaped, ``exited``: its wait4 status and rusage, whether it got as far as
+  running learner code, and the address-space limit it set.
 
-The pre-started child (the spare) takes the next job at once; a new spare is forked while that job
-runs, under another of the slot's uids. Forking this large process and tearing a child down each take tens
-of milliseconds, and neither is on a submission's path any more.
+The pre-started child (the spare) confines itself, says so on its own socket, and takes the next job
+at once; a new spare is forked while that job runs, under another of the slot's uids. Forking this
+large process takes tens of milliseconds, and is not on a submission's path.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from workers.sandbox.limits import Limits
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _DEADLINE_GRACE_S = 2.0  # the worker kills at the wall limit; the zygote is the backstop
+_CONFINE_TIMEOUT_S = 60.0  # a spare on a GPU creates a CUDA context and moves the models first
 
 
 @dataclass
@@ -39,7 +42,8 @@ class _Child:
     pid: int
     uid: int
     run_dir: str
-    control: socket.socket | None = None  # a spare's job socket
+    folder: tuple[int, int]  # its run folder's size and file limits, mounted before any job
+    control: socket.socket  # its own socket: confinement, the job, then what it said before learner code
     pidfd: int | None = None
     started: float = 0.0
     deadline: float = float("inf")
@@ -65,6 +69,7 @@ class Zygote:
         self.slot = isolation.acquire_slot()
         self.confinement = isolation.Confinement.prepare(self.slot, isolation.read_paths_for_python(), self.device)
         self.missing = self.confinement.probe()
+        self.folder_limits = Limits()  # the last job's: the next spare mounts its run folder with them
         gc.freeze()  # children's garbage collections then leave the warm objects' pages shared
         self.spare: _Child | None = None
         self.running: dict[int, _Child] = {}
@@ -114,45 +119,41 @@ class Zygote:
         if pid == 0:
             ours.close()
             self.control.close()
-            child.spare_main(self.confinement, theirs, uid, run_dir, self.preloaded, self.device, zygote_pid)
+            child.spare_main(
+                self.confinement, theirs, uid, run_dir, self.folder_limits, self.preloaded, self.device, zygote_pid
+            )
         theirs.close()
-        return _Child(pid=pid, uid=uid, run_dir=run_dir, control=ours)
+        return _Child(pid=pid, uid=uid, run_dir=run_dir, folder=_folder(self.folder_limits), control=ours)
 
     def _take_job(self, job: dict[str, Any], fds: list[int]) -> None:
-        """Hand a job to the spare. The submission (code, inputs) only passes through a buffer that is
-        wiped afterwards: every later child starts as a copy of this process's memory."""
+        """Hand a job to a spare that confirmed its confinement. The submission (code, inputs) only passes
+        through a buffer that is wiped afterwards: every later child starts as a copy of this process's memory."""
         submission = wire.recv_body(self.control, job)
         try:
             try:
                 limits = Limits(**job["limits"])
                 module = job["entry"].partition(":")[0]
-                if module not in sys.modules and self.spare is not None:
-                    self._discard_spare()  # forked before this module was imported: it could not import it now
+                self.folder_limits = limits
+                if self.spare is not None and (module not in sys.modules or self.spare.folder != _folder(limits)):
+                    self._discard_spare()  # it could not import the module now, or its folder has other limits
                 child.resolve(job["entry"])  # imported here once, so every later child inherits it
             except Exception as exc:  # noqa: BLE001 - a bad request is reported, the zygote keeps serving
                 wire.send_message(self.control, {"error": f"{type(exc).__name__}: {exc}", "job": job["id"]})
                 return
-            for _attempt in range(2):
-                if self.spare is None:
-                    if self._free_uid() is None:
-                        self._kill_oldest_run()
-                    self.spare = self._start_spare(self._free_uid())
-                spare, self.spare = self.spare, None
+            spare, failure = self._confined_spare()
+            if spare is not None:
                 try:
                     wire.send_message(spare.control, job, fds, body=submission)
-                    break
-                except OSError as exc:  # the spare died while it waited (OOM killer, an operator): try a new one
+                except OSError as exc:  # it died since it confirmed (OOM killer, an operator)
                     self._discard(spare)
-                    failure = exc
-            else:
-                error = f"the sandbox child died before it started ({failure})"
-                wire.send_message(self.control, {"error": error, "job": job["id"]})
+                    spare, failure = None, f"died before it started ({exc})"
+            if spare is None:
+                wire.send_message(self.control, {"error": f"the sandbox child {failure}", "job": job["id"]})
                 return
         finally:
             submission[:] = bytes(len(submission))
             for fd in fds:
                 os.close(fd)
-        spare.control.close()
         spare.pidfd = os.pidfd_open(spare.pid)
         spare.started = time.monotonic()
         spare.deadline = spare.started + limits.wall_seconds + _DEADLINE_GRACE_S
@@ -160,6 +161,31 @@ class Zygote:
         self.running[spare.pid] = spare
         self.selector.register(spare.pidfd, selectors.EVENT_READ, data=spare.pid)
         wire.send_message(self.control, {"started": spare.pid, "job": job["id"]}, [spare.pidfd])
+
+    def _confined_spare(self) -> tuple[_Child | None, str]:
+        """The spare once it has said it is confined, or None and why not. A spare that died without a
+        word (the OOM killer, an operator) is replaced once; one that failed to confine itself is not:
+        the next would fail the same way."""
+        failure = ""
+        for _attempt in range(2):
+            if self.spare is None:
+                if self._free_uid() is None:
+                    self._kill_oldest_run()
+                self.spare = self._start_spare(self._free_uid())
+            spare, self.spare = self.spare, None
+            spare.control.settimeout(_CONFINE_TIMEOUT_S)
+            try:
+                got = wire.recv_message(spare.control)
+            except OSError:  # timed out, or reset
+                got = None
+            spare.control.settimeout(None)
+            if got is not None and got[0].get("confined") is True:
+                return spare, ""
+            self._discard(spare)
+            if got is not None:
+                return None, f"could not confine itself:\n{got[0].get('error')}"
+            failure = "died before it confirmed its confinement"
+        return None, failure
 
     def _discard_spare(self) -> None:
         spare, self.spare = self.spare, None
@@ -179,27 +205,32 @@ class Zygote:
         self._finish(oldest.pid)
 
     def _finish(self, pid: int, notify: bool = True) -> None:
-        """Clean up after an exited child: kill what it left, reap it, remove its folder, tell the worker."""
+        """After a child exited: kill what it left, reap it, tell the worker what the kernel and the child's
+        set-up said, then wait for its background processes and remove its folder (its contents were on
+        the child's tmpfs, gone with its mount namespace)."""
         done = self.running.pop(pid)
         self.selector.unregister(done.pidfd)
         os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
         self.confinement.kill_leftovers(pid, done.uid, done.may_have_spawned)
         _, status, usage = os.wait4(pid, 0)
         os.close(done.pidfd)
+        setup = _setup_report(done.control)
+        if notify:
+            wire.send_message(
+                self.control,
+                {
+                    "exited": status,
+                    "pid": pid,
+                    "cpu_ms": round((usage.ru_utime + usage.ru_stime) * 1000),
+                    "max_rss_kb": usage.ru_maxrss,
+                    "ran": setup.get("running") is True,
+                    "error": setup.get("error"),
+                    "address_space_limit": setup.get("address_space_limit"),
+                },
+            )
         if done.may_have_spawned:
             self._reap_orphans(done.uid)
         shutil.rmtree(done.run_dir, ignore_errors=True)
-        if not notify:
-            return
-        wire.send_message(
-            self.control,
-            {
-                "exited": status,
-                "pid": pid,
-                "cpu_ms": round((usage.ru_utime + usage.ru_stime) * 1000),
-                "max_rss_kb": usage.ru_maxrss,
-            },
-        )
 
     def _reap_orphans(self, uid: int) -> None:
         """Wait for the background processes of ``uid``: as a subreaper we inherited them, and
@@ -214,6 +245,24 @@ class Zygote:
                     os.waitpid(pid, 0)
             except (FileNotFoundError, ProcessLookupError, ChildProcessError):
                 pass
+
+
+def _folder(limits: Limits) -> tuple[int, int]:
+    return limits.max_folder_bytes, limits.max_folder_files
+
+
+def _setup_report(control: socket.socket) -> dict[str, Any]:
+    """What an exited child said after it took its job, before any learner code ran (it closed the
+    socket then): ``running`` with its address-space limit, or the ``error`` that stopped it; {} if it
+    died first. The child is gone, so everything it sent is already here."""
+    control.setblocking(False)
+    try:
+        got = wire.recv_message(control)
+    except OSError:
+        got = None
+    finally:
+        control.close()
+    return got[0] if got else {}
 
 
 def main() -> None:
