@@ -157,6 +157,35 @@ def test_resources_and_timings_are_reported(sandbox):
     assert result.timings["start_ms"] > 0 and result.timings["collect_ms"] >= 0
 
 
+RANDOM = (
+    "import random, numpy, torch\n"
+    "def main(inputs, models):\n"
+    "    return [torch.randn(3), numpy.random.rand(3), random.random()]\n"
+)
+
+
+def test_runs_without_a_seed_get_fresh_randomness_and_record_their_seed(sandbox):
+    first, second = (sandbox.run(RANDOM, call_main, {}, Limits()) for _ in range(2))
+
+    assert first.status == second.status == "ok"
+    assert first.seed != second.seed and 0 <= first.seed < 2**63
+    for a, b in zip(first.outputs["value"], second.outputs["value"]):
+        assert not np.array_equal(a, b)
+
+
+def test_the_same_seed_gives_the_same_numbers(sandbox):
+    first, second = (sandbox.run(RANDOM, call_main, {}, Limits(), seed=2**62 + 12345) for _ in range(2))
+
+    assert first.seed == second.seed == 2**62 + 12345
+    for a, b in zip(first.outputs["value"], second.outputs["value"]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_seed_must_be_a_non_negative_63_bit_int(sandbox):
+    with pytest.raises(ValueError, match="seed must be an int"):
+        sandbox.run("", call_main, {}, Limits(), seed=-1)
+
+
 def test_each_run_gets_a_fresh_empty_folder_that_is_removed_afterwards(sandbox):
     code = (
         "import os\n"
