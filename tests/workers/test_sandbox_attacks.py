@@ -76,9 +76,8 @@ def test_threads_are_processes_too(sandbox):
 
 
 def test_filling_memory_up_to_the_limit_is_the_memory_limit(sandbox):
-    result = run(
-        sandbox, "x = [bytearray(2**24) for _ in range(6400)]", limits=Limits(wall_seconds=5, memory_bytes=128 * 1024**2)
-    )
+    limits = Limits(wall_seconds=5, memory_bytes=128 * 1024**2)
+    result = run(sandbox, "x = [bytearray(2**24) for _ in range(6400)]", limits=limits)
 
     assert (result.status, result.message) == ("memory_limit", "memory limit of 128 MiB exceeded (line 4)")
     assert_healthy(sandbox)

@@ -89,37 +89,37 @@ def spare_main(
     and closes ``control``. Only then does learner code run, so whatever the child does afterwards, its
     exit status included, is the learner's doing and never mistaken for the sandbox's failure.
     """
-    control = _above_result_fd(control)
     try:
-        os.setsid()
-        confinement.unshare_network_and_ipc()
-        confinement.private_mounts(run_dir, uid, folder_limits)
-        own_fds: frozenset[int] = frozenset()
-        if device == "cuda":
-            preloaded, own_fds = _onto_gpu(preloaded)
-        confinement.restrict_files(run_dir)
-        confinement.isolate(run_dir, uid, keep_fds=frozenset({0, 1, 2, control.fileno()}) | own_fds)
-        if os.getppid() != zygote_pid:  # the zygote died before PR_SET_PDEATHSIG was set
-            os._exit(0)
-    except BaseException:  # noqa: BLE001 - a child that is not confined must not run learner code
-        _refuse(control)
-    wire.send_message(control, {"confined": True})
-    got = wire.recv_message(control)
-    if got is None:
-        os._exit(0)
-    try:
-        job, (result_fd, *stream_fds) = got
-        job.update(wire.decode(bytes(wire.recv_body(control, job))))
-        entry = resolve(job["entry"])
-        limits = Limits(**job["limits"])
-        _own_descriptors(confinement, result_fd, stream_fds, control.fileno(), own_fds)
-        address_space_limit = confinement.apply_limits(limits, device)
-        _seed(job["seed"])
-    except BaseException:  # noqa: BLE001 - no learner code has run: the failure is the sandbox's
-        _refuse(control)
-    wire.send_message(control, {"running": True, "address_space_limit": address_space_limit})
-    control.close()
-    _send_and_wait(run_learner(job["code"], entry, job["inputs"], preloaded), limits)
+        try:
+            control = _above_result_fd(control)
+            os.setsid()
+            confinement.unshare_network_and_ipc()
+            confinement.private_mounts(run_dir, uid, folder_limits)
+            own_fds: frozenset[int] = frozenset()
+            if device == "cuda":
+                preloaded, own_fds = _onto_gpu(preloaded)
+            confinement.restrict_files(run_dir)
+            confinement.isolate(run_dir, uid, keep_fds=frozenset({0, 1, 2, control.fileno()}) | own_fds)
+            if os.getppid() != zygote_pid:  # the zygote died before PR_SET_PDEATHSIG was set
+                os._exit(0)
+            wire.send_message(control, {"confined": True})
+            got = wire.recv_message(control)
+            if got is None:  # the zygote is discarding this spare
+                os._exit(0)
+            job, (result_fd, *stream_fds) = got
+            job.update(wire.decode(bytes(wire.recv_body(control, job))))
+            entry = resolve(job["entry"])
+            limits = Limits(**job["limits"])
+            _own_descriptors(confinement, result_fd, stream_fds, control.fileno(), own_fds)
+            address_space_limit = confinement.apply_limits(limits, device)
+            _seed(job["seed"])
+            wire.send_message(control, {"running": True, "address_space_limit": address_space_limit})
+            control.close()
+        except BaseException:  # noqa: BLE001 - no learner code has run: the failure is the sandbox's
+            _refuse(control)
+        _send_and_wait(run_learner(job["code"], entry, job["inputs"], preloaded), limits)
+    finally:
+        os._exit(1)  # this is a fork of the zygote: never return into its loop
 
 
 def _above_result_fd(control: socket.socket) -> socket.socket:
@@ -210,13 +210,13 @@ def _send_and_wait(frame: dict[str, Any], limits: Limits) -> None:
             pass
     try:
         data = wire.encode(frame, limits.max_result_bytes)
-    except (wire.WireError, RecursionError) as exc:
-        frame.update(status="invalid_result", outputs=None, message=str(exc))
-        data = wire.encode(frame, limits.max_result_bytes)
+    except Exception as exc:  # noqa: BLE001 - learner objects (a tensor subclass) can raise anything here
+        why = str(exc) if isinstance(exc, wire.WireError) else f"the result could not be sent ({type(exc).__name__})"
+        data = wire.encode(_frame("invalid_result", why, None, frame["started_at"]), limits.max_result_bytes)
     try:
         _write_all(RESULT_FD, wire.seal(data))
     finally:
-        os.closerange(0, os.sysconf("SC_OPEN_MAX"))  # copies of the result pipe too: its end is the signal
+        os.closerange(0, os.sysconf("SC_OPEN_MAX"))  # copies of the result pipe too, so the worker sees its end
         while True:
             signal.pause()
 
