@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 OUTPUT_KEPT = 10_000  # characters of the learner's printed output kept with the result
 FEEDBACK_KEPT = 20_000  # characters of feedback kept with the result
 MESSAGE_KEPT = 4_000  # characters of an error message from the learner's run (it may be learner text)
+_HIDDEN_DRAWS = 64  # reparameterisations of a hidden model tried before grading gives up (our error)
 _BUILT_IN_EXCEPTIONS = frozenset(
     name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
 )
@@ -192,18 +193,32 @@ def _grade(kind: ExerciseKind, code: str, limits: Limits, worker: WarmWorker, va
     if not result.ok:
         return GradingOutcome(_sandbox_verdict(result), feedback=_learner_message(result), **shared,
                               resources=_resources(results))
-    outputs = {key: value for key, value in result.outputs.items() if key not in {run.output for run in hidden_runs}}
+    spec = kind.outputs()
+    hidden_outputs = {run.output for run in hidden_runs}
+    try:  # the public run's outputs first, so their faults are told in full before any hidden run
+        outputs = {name: field.clean(result.outputs.get(name), name)
+                   for name, field in spec.fields.items() if name not in hidden_outputs}
+        outputs |= {name: field.clean(result.outputs[name], name)
+                    for name, field in spec.optional.items() if name in result.outputs}
+    except InvalidOutput as problem:
+        return GradingOutcome(Verdict.FAILED, feedback=bounded(str(problem), MESSAGE_KEPT, "message"), **shared,
+                              resources=_resources(results))
     models = {name: _learner_model(name, variant, worker.device) for name in public_names}
     for run in hidden_runs:
-        model = reparameterise.reparameterised(reference_models.load(run.model, worker.device),
-                                               derive_seed(seed, f"hidden:{run.model}"))
-        hidden_inputs = {"entry": _reference(run.entry), "output": run.output, "model": _portable(run.model, model)}
+        hidden_seed = hidden_model_seed(kind, run, variant, seed)
+        model = reparameterise.reparameterised(reference_models.load(run.model, worker.device), hidden_seed)
+        hidden_inputs = {"entry": _reference(run.entry), "output": run.output,
+                         "model": reparameterise.portable_variant(run.model, hidden_seed)}
         hidden = worker.sandbox.run(code, child_side.hidden_run, hidden_inputs, limits, seed=run_seed, quiet=True)
         results.append(hidden)
         if not hidden.ok:
             return GradingOutcome(_sandbox_verdict(hidden), feedback=_hidden_failure(run, hidden, limits), **shared,
                                   resources=_resources(results))
-        outputs[run.output] = hidden.outputs.get(run.output)
+        try:
+            outputs[run.output] = spec.fields[run.output].clean(hidden.outputs.get(run.output), run.output)
+        except InvalidOutput:  # its message would quote what came back, which may carry the hidden model
+            return GradingOutcome(Verdict.FAILED, feedback=_hidden_unusable(kind, run), **shared,
+                                  resources=_resources(results))
         models[run.model] = model
     try:
         grade = kind.grade(kind.validate_outputs(outputs), models, worker.device)
@@ -221,6 +236,15 @@ def _grade(kind: ExerciseKind, code: str, limits: Limits, worker: WarmWorker, va
         resources=_resources(results),
         **shared,
     )
+
+
+def hidden_model_seed(kind: ExerciseKind, run: HiddenRun, variant: int, seed: int) -> int:
+    """The first reparameterisation of the hidden model, drawn from the grading's seed, that the kind accepts."""
+    for attempt in range(_HIDDEN_DRAWS):
+        hidden_seed = derive_seed(seed, f"hidden:{run.model}:{attempt}")
+        if kind.hidden_variant_differs(run, variant, hidden_seed):
+            return hidden_seed
+    raise RuntimeError(f"no acceptable reparameterisation of {run.model} in {_HIDDEN_DRAWS} draws")
 
 
 def derive_seed(seed: int, purpose: str) -> int:
@@ -241,12 +265,6 @@ def _learner_model(name: str, variant: int, device: str) -> Any:
     """The learner's own variant of a public model; models of other architectures (toy models) as they are."""
     model = reference_models.load(name, device)
     return reparameterise.variant(name, variant, device) if reparameterise.applies_to(model) else model
-
-
-def _portable(name: str, model: Any) -> dict[str, Any]:
-    """A (reparameterised) model as plain data for the sandbox wire: its stored config and its weights."""
-    return {"name": name, "config": reference_models.metadata(name)["config"],
-            "state": {key: tensor.detach().cpu().numpy() for key, tensor in model.state_dict().items()}}
 
 
 def _reference(function: Any) -> str:
@@ -284,6 +302,13 @@ def _hidden_failure(run: HiddenRun, result: SandboxResult, limits: Limits) -> st
     if result.status == "invalid_result":
         return f"{where} returned something the grader could not read, or ended the process. {not_shown}"
     return f"{where} was stopped by the sandbox ({result.status.replace('_', ' ')}). {not_shown}"
+
+
+def _hidden_unusable(kind: ExerciseKind, run: HiddenRun) -> str:
+    expected = kind.outputs().fields[run.output].expected()  # the parent's own words, nothing from the child
+    return (f"`{run.function}` on the hidden model returned something other than {expected}. What it returned is "
+            "not shown, as nothing about the hidden model is: make sure your function returns that on any model "
+            "shaped like the reference model.")
 
 
 def _resources(results: list[SandboxResult]) -> dict[str, Any]:

@@ -94,8 +94,8 @@ def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[s
     code = inputs["code"]
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
     model = models.get(inputs["model"]) if inputs["model"] else None
-    if model is not None and inputs["variant"] is not None:
-        model = reparameterise.reparameterised(model, inputs["variant"])
+    if model is not None and reparameterise.applies_to(model):  # this child's own copy, as a grading child's
+        reparameterise.reparameterise_in_place(model, inputs["variant"])
     namespace = {"__name__": "__main__", "model": model}
     plt.close("all")
     exec(compile(code, FILENAME, "exec", dont_inherit=True), namespace)

@@ -6,7 +6,7 @@ import pytest
 
 from workers import reference_models
 from workers.exercises.induction_circuit import InductionCircuit
-from workers.grading import Verdict, grade_code
+from workers.grading import Verdict, grade_code, hidden_model_seed
 from workers.reference_models import reparameterise
 from workers.sandbox import Limits
 
@@ -25,7 +25,7 @@ def returning(heads):
 def public_circuit():
     """The circuit of the learner's copy of the public model, as hard-coding it would give it."""
     config = reference_models.metadata("induction-2l")["config"]
-    key = reparameterise.Reparameterisation.random(config, VARIANT).answer_key(reference_models.answer_key("induction-2l"))
+    key = reparameterise.Reparameterisation.draw(config, VARIANT).answer_key(reference_models.answer_key("induction-2l"))
     return sorted(tuple(h) for h in key["induction_heads"] + key["previous_token_heads"])
 
 
@@ -72,7 +72,12 @@ def test_printing_is_silenced_on_the_hidden_model():
 def test_writes_below_python_are_silenced_on_the_hidden_model_too():
     code = "import os, sys\n" + InductionCircuit.reference_solution.replace(
         "    return circuit\n",
-        "    os.write(1, b'fd-one ')\n    os.write(2, b'fd-two ')\n    sys.__stdout__.write('dunder ')\n"
+        "    for write in (lambda: os.write(1, b'fd-one '), lambda: os.write(2, b'fd-two '),\n"
+        "                  lambda: sys.__stdout__.write('dunder ') and sys.__stdout__.flush()):\n"
+        "        try:\n"
+        "            write()\n"
+        "        except (OSError, ValueError):  # on the hidden model these descriptors are closed\n"
+        "            pass\n"
         "    return circuit\n")
     outcome = grade(code)
     assert outcome.verdict == Verdict.GRADED and outcome.score == 1.0
@@ -83,13 +88,29 @@ def test_writes_below_python_are_silenced_on_the_hidden_model_too():
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        (returning([(2, 0)]), "find_induction_circuit: on the reference model it returned (2, 0), which is not a head"),
-        (returning("L1.H0"), "find_induction_circuit: expected a list of (layer, head) pairs such as [(0, 1), (1, 2)]; "
-                             "on the reference model it returned a str"),
-        ("def find_induction_circuit(model):\n    return None\n", "find_induction_circuit: expected a list of (layer, head) pairs"),
+        (returning([(2, 0)]), "find_induction_circuit: on your copy of the reference model it returned a pair (2, 0) "
+                              "that is not a head: layers are 0 to 1, heads 0 to 3"),
+        (returning("L1.H0"), "find_induction_circuit(your model): expected a list of (layer, head) pairs of shape "
+                             "[*, 2], got a str"),
+        ("def find_induction_circuit(model):\n    return None\n",
+         "find_induction_circuit(your model): expected a list of (layer, head) pairs of shape [*, 2], got None"),
     ],
 )
 def test_unusable_answers_fail_with_what_was_expected(code, message):
     outcome = grade(code)
     assert outcome.verdict == Verdict.FAILED
     assert outcome.feedback.startswith(message)
+
+
+def test_no_grading_draws_a_hidden_model_on_which_the_learners_hard_coded_circuit_passes():
+    """Resubmitting a hard-coded answer is no lottery: every grading's hidden model is drawn until it fails."""
+    kind = InductionCircuit()
+    run = kind.hidden_runs()[0]
+    drawn = {hidden_model_seed(kind, run, VARIANT, seed) for seed in range(8)}
+    assert len(drawn) == 8
+    heads = public_circuit()
+    for hidden_seed in drawn:
+        hidden = reparameterise.reparameterisation("induction-2l-alt", hidden_seed)
+        model = reparameterise.variant("induction-2l-alt", hidden_seed, "cpu")
+        knockout = kind._knockout(model, heads)
+        assert knockout.necessity < 0.5 or knockout.sufficiency > 0.25, hidden.order

@@ -10,7 +10,7 @@ import pytest
 
 from workers import reference_models
 from workers.exercises.induction_circuit import InductionCircuit
-from workers.grading import FEEDBACK_KEPT, MESSAGE_KEPT, Verdict, derive_seed, grade_code
+from workers.grading import FEEDBACK_KEPT, MESSAGE_KEPT, Verdict, grade_code, hidden_model_seed
 from workers.reference_models import reparameterise
 from workers.sandbox import Limits
 
@@ -33,11 +33,12 @@ def on_the_hidden_model(statement: str) -> str:
     )
 
 
-def hidden_heads_for(seed: int) -> list[tuple[int, int]]:
+def hidden_heads_for(seed: int, variant: int) -> list[tuple[int, int]]:
     """The hidden model's circuit as one grading (master seed ``seed``) laid it out: what a leak would give."""
-    key = reparameterise.Reparameterisation.random(
-        reference_models.metadata("induction-2l-alt")["config"], derive_seed(seed, "hidden:induction-2l-alt")
-    ).answer_key(reference_models.answer_key("induction-2l-alt"))
+    kind = InductionCircuit()
+    hidden_seed = hidden_model_seed(kind, kind.hidden_runs()[0], variant, seed)
+    key = reparameterise.reparameterisation("induction-2l-alt", hidden_seed).answer_key(
+        reference_models.answer_key("induction-2l-alt"))
     return sorted(tuple(h) for h in key["induction_heads"] + key["previous_token_heads"])
 
 
@@ -109,7 +110,6 @@ def test_nothing_learner_code_does_on_the_hidden_model_reaches_the_learner(state
         "[(float('nan'), 1)]",
         "[(0.6, 2.9)]",  # fractional heads are not heads, never truncated into real ones
         "[(-1, 0)]",
-        "[(True, 1)]",
         "'L1.H2'",
         "[[[[[[0]]]]]] * 600",
     ],
@@ -126,7 +126,7 @@ def test_an_unusable_answer_on_the_hidden_model_fails_and_is_not_echoed(returned
 def test_fractional_heads_are_refused_on_the_public_model_too():
     outcome = induction(returning([(0.6, 2.9)]))
     assert outcome.verdict == Verdict.FAILED
-    assert "integer" in outcome.feedback
+    assert "expected whole numbers, got 0.6" in outcome.feedback
 
 
 def test_feedback_on_the_hidden_model_is_pass_or_fail_only():
@@ -135,14 +135,14 @@ def test_feedback_on_the_hidden_model_is_pass_or_fail_only():
     hidden_checks = {name: check for name, check in outcome.checks.items() if name.startswith("hidden")}
     assert hidden_checks and all(check["value"] is None for check in hidden_checks.values())
     assert outcome.metrics["hidden"] == {"passed": True}
-    assert "L" not in outcome.feedback.split("**Hidden model**")[1].split(".")[0]
+    assert "L" not in outcome.feedback.split("**Hidden model**")[1].split("(")[0]
 
 
 def test_heads_leaked_from_one_grading_fail_the_next():
     """Every grading reparameterises the hidden model afresh: its circuit, learnt somehow, is stale next time."""
-    leaked = hidden_heads_for(seed=1)
-    same_grading = induction(returning(leaked), seed=1)
-    next_grading = induction(returning(leaked), seed=2)
+    leaked = hidden_heads_for(seed=1, variant=5)
+    same_grading = induction(returning(leaked), seed=1, variant=5)
+    next_grading = induction(returning(leaked), seed=2, variant=5)
     assert same_grading.checks["hidden model: sufficiency"]["passed"]  # the leak was real for that grading
     assert not next_grading.checks["hidden model: sufficiency"]["passed"]
 
@@ -150,8 +150,8 @@ def test_heads_leaked_from_one_grading_fail_the_next():
 def test_heads_copied_from_another_learner_fail_while_measuring_passes():
     """Each learner's public model is their own reparameterisation."""
     def public_heads(variant: int) -> list[tuple[int, int]]:
-        config = reference_models.metadata("induction-2l")["config"]
-        key = reparameterise.Reparameterisation.random(config, variant).answer_key(reference_models.answer_key("induction-2l"))
+        key = reparameterise.reparameterisation("induction-2l", variant).answer_key(
+            reference_models.answer_key("induction-2l"))
         return sorted(tuple(h) for h in key["induction_heads"] + key["previous_token_heads"])
 
     ada, grace = 101, 202

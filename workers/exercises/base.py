@@ -109,6 +109,16 @@ class ExerciseKind:
         """Runs of the learner's code on hidden models, each in its own quiet child (see ``HiddenRun``)."""
         return []
 
+    def hidden_variant_differs(self, run: HiddenRun, variant: int, hidden_seed: int) -> bool:
+        """Whether the hidden model's reparameterisation ``hidden_seed`` differs enough from the learner's own
+        ``variant`` of the public models that an answer read off the latter cannot pass on the former.
+
+        Grading draws reparameterisations of the hidden model until one does: without this, a fixed answer
+        would pass now and then (a head permutation repeats one time in a few dozen), and resubmitting
+        would be a lottery.
+        """
+        return True
+
     def outputs(self) -> contract.Record:
         """What ``run_in_child`` returns, declared for the parent's one validation (``workers.exercises.contract``).
 

@@ -28,13 +28,11 @@ all_kinds()  # imported into the warm parent now: a child could not import them 
 
 def public_run(learner: dict[str, Any], inputs: dict[str, Any], preloaded: dict[str, Any]) -> dict[str, Any]:
     """``inputs``: the kind's slug, the public models it names, the learner's variant and the kind's inputs."""
-    kind = get_kind(inputs["kind"])
-    models = {
-        name: reparameterise.reparameterised(preloaded[name], inputs["variant"])
-        for name in inputs["models"]
-        if name in preloaded
-    }
-    return kind.run_in_child(learner, inputs["inputs"], models)
+    models = {name: preloaded[name] for name in inputs["models"] if name in preloaded}
+    for model in models.values():
+        if reparameterise.applies_to(model):  # this child's own copy: the canonical weights are gone from it
+            reparameterise.reparameterise_in_place(model, inputs["variant"])
+    return get_kind(inputs["kind"]).run_in_child(learner, inputs["inputs"], models)
 
 
 def hidden_run(learner: dict[str, Any], inputs: dict[str, Any], preloaded: dict[str, Any]) -> dict[str, Any]:

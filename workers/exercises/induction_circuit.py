@@ -24,7 +24,10 @@ one is L0.H0, L0.H3, L1.H1, L1.H2, L1.H3: necessity 1.00, sufficiency 0.005. Eac
 most 0.001, hence 0.01. Hard-coding the public heads gives sufficiency 0.81 on the hidden model; the
 induction heads alone 0.94–0.97; returning every head passes both tests but pads the circuit.
 
-The hidden model's result is worth more than the public one's, because it is the universality test.
+The hidden model's result is worth more than the public one's, because it is the universality test,
+but it counts only together with the public one: each grading's reparameterisation of the hidden model
+is drawn so that the learner's public circuit, hard-coded, fails on it (measured), so no fixed list of
+heads passes on both, however often it is resubmitted.
 The stored answer key is only shown to instructors as a cross-check.
 """
 
@@ -38,12 +41,14 @@ import pydantic
 
 from workers import reference_models
 from workers.exercises import _circuits, contract
+from workers.reference_models import reparameterise
 from workers.exercises._arrays import from_learner
 from workers.exercises.base import Check, ExerciseKind, Grade, HiddenRun, InvalidOutput
 from workers.sandbox.validation import require_function
 
 PUBLIC, HIDDEN = "induction-2l", "induction-2l-alt"
 FUNCTION = "find_induction_circuit"
+PUBLIC_OUTPUT, HIDDEN_OUTPUT = f"{FUNCTION}(your model)", f"{FUNCTION}(hidden model)"  # named for messages
 _MAX_HEADS = 64
 
 
@@ -115,7 +120,7 @@ class InductionCircuit(ExerciseKind):
         )
         superfluous_cost: float = pydantic.Field(
             0.25, ge=0, le=1, description="Points lost per superfluous head on the public model (of one); on the hidden "
-            "model a padded circuit loses half, as only pass or fail is shown there."
+            "model a padded circuit keeps a quarter, as only pass or fail is shown there."
         )
         hidden_weight: float = pydantic.Field(0.7, ge=0, le=1, description="Share of the score from the hidden model.")
         seed: int = pydantic.Field(23, description="Seed of the probe sequences.")
@@ -124,11 +129,24 @@ class InductionCircuit(ExerciseKind):
         return [PUBLIC, HIDDEN]
 
     def hidden_runs(self) -> list[HiddenRun]:
-        return [HiddenRun(output="hidden", model=HIDDEN, entry=InductionCircuit.heads_on, function=FUNCTION)]
+        return [HiddenRun(output=HIDDEN_OUTPUT, model=HIDDEN, entry=InductionCircuit.heads_on, function=FUNCTION)]
 
     @staticmethod
     def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
-        return {"public": InductionCircuit.heads_on(learner, models[PUBLIC])}
+        return {PUBLIC_OUTPUT: InductionCircuit.heads_on(learner, models[PUBLIC])}
+
+    def hidden_variant_differs(self, run: HiddenRun, variant: int, hidden_seed: int) -> bool:
+        """The learner's public circuit, hard-coded, fails on this reparameterisation of the hidden model.
+
+        Measured, not guessed from indices: knockouts are the same on any reparameterisation once heads are
+        mapped, so the learner's circuit is mapped to the stored hidden model's heads and knocked out there.
+        """
+        public = reparameterise.reparameterisation(PUBLIC, variant).answer_key(reference_models.answer_key(PUBLIC))
+        hidden = reparameterise.reparameterisation(HIDDEN, hidden_seed)
+        heads = [(layer, hidden.original_head(layer, head))
+                 for layer, head in public["induction_heads"] + public["previous_token_heads"]]
+        knockout = self._knockout(reference_models.load(HIDDEN), heads)
+        return not (knockout.necessity >= self.config.necessity_min and knockout.sufficiency <= self.config.sufficiency_max)
 
     @staticmethod
     def heads_on(learner: dict[str, Any], model: Any) -> Any:
@@ -138,12 +156,12 @@ class InductionCircuit(ExerciseKind):
 
     def outputs(self) -> contract.Record:
         """Integer (layer, head) pairs: the bounds come from the stored configs, never from a child's model."""
-        return contract.Record({which: _pairs(name) for which, name in (("public", PUBLIC), ("hidden", HIDDEN))})
+        return contract.Record({PUBLIC_OUTPUT: _pairs(PUBLIC), HIDDEN_OUTPUT: _pairs(HIDDEN)})
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         c = self.config
-        results = {which: self._knockout(models[name], _heads(outputs[which], name, which))
-                   for which, name in (("public", PUBLIC), ("hidden", HIDDEN))}
+        results = {which: self._knockout(models[name], _heads(outputs[output], name, which))
+                   for which, name, output in (("public", PUBLIC, PUBLIC_OUTPUT), ("hidden", HIDDEN, HIDDEN_OUTPUT))}
         checks, parts = [], {}
         for which, label in (("public", "reference model"), ("hidden", "hidden model")):
             result = results[which]
@@ -165,10 +183,12 @@ class InductionCircuit(ExerciseKind):
                     Check(f"{label}: sufficiency", sufficient, None, c.sufficiency_max, _verdict(sufficient)),
                     Check(f"{label}: minimality", minimal, None, 0, _verdict(minimal)),
                 ]
-            # On the hidden model the count of superfluous heads would tell about it: a padded circuit loses half.
-            padding_cost = c.superfluous_cost * len(result.superfluous) if which == "public" else 0.5 * (not minimal)
+            # On the hidden model the count of superfluous heads would tell about it: a padded circuit keeps a quarter.
+            padding_cost = c.superfluous_cost * len(result.superfluous) if which == "public" else 0.75 * (not minimal)
             parts[which] = (necessary and sufficient) * max(0.0, 1 - padding_cost)
-        score = (1 - c.hidden_weight) * parts["public"] + c.hidden_weight * parts["hidden"]
+        # The hidden part counts only with the public one: a fixed guess can never pass on the learner's own model
+        # and on the hidden one at once (see hidden_variant_differs), so no hard-coded answer reaches half marks.
+        score = parts["public"] * ((1 - c.hidden_weight) + c.hidden_weight * parts["hidden"])
         public = results["public"]
         return Grade(
             score=round(score, 4),
@@ -234,7 +254,8 @@ class InductionCircuit(ExerciseKind):
 
 def _pairs(name: str) -> contract.Array:
     config = reference_models.metadata(name)["config"]
-    return contract.Array(shape=(None, 2), dtype="int", bounds=(0, max(config["n_layers"], config["n_heads"]) - 1))
+    return contract.Array(shape=(None, 2), dtype="int", bounds=(0, max(config["n_layers"], config["n_heads"]) - 1),
+                          what="a list of (layer, head) pairs")
 
 
 def _heads(pairs: np.ndarray, name: str, which: str) -> list[_circuits.Head]:
