@@ -224,8 +224,10 @@ class Confinement:
             except OSError as exc:
                 if exc.errno != errno.EINVAL or options == _PROC_OPTIONS[-1]:
                     raise
-        folder = f"size={limits.max_folder_bytes},nr_inodes={limits.max_folder_files + 1},mode=0700,uid={uid},gid={uid}"
-        _mount("tmpfs", run_dir, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, folder)  # + 1: the folder itself
+        folder = (  # nr_inodes counts the folder itself too
+            f"size={limits.max_folder_bytes},nr_inodes={limits.max_folder_files + 1},mode=0700,uid={uid},gid={uid}"
+        )
+        _mount("tmpfs", run_dir, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, folder)
 
     def restrict_files(self, run_dir: str | None) -> None:
         """Landlock: read-only access to the libraries and /proc, full access to ``run_dir``, nothing else.

@@ -175,9 +175,10 @@ class ZygoteGone(ConnectionError):
 class _Run:
     """One run seen from the worker: collect the pipes, enforce wall time and sizes, decide the verdict.
 
-    The child closes its output, sends its result and waits. The moment the result pipe reaches its end,
-    the worker reads the kernel's account of the child's address space and kills it, so nothing learner
-    code arranged (a replaced ``os._exit``, a loop in ``atexit`` or a finaliser) runs on. Every run then
+    The child closes its output, sends its result (sealed with its length) and waits. The moment the
+    result is complete (all of it arrived, or the pipe ended), the worker reads the kernel's account of
+    the child's address space and kills it, so nothing learner code arranged (a replaced ``os._exit``, a
+    loop in ``atexit`` or a finaliser, a copy of the result pipe) runs on. Every run then
     waits for the zygote's ``exited`` notice: CPU time and peak memory come from its wait4 rusage, never
     from the child, and it says whether the child got as far as running learner code.
     """
@@ -187,7 +188,7 @@ class _Run:
         self.quiet: bool = job["quiet"]
         self.called = time.monotonic()
         self.killed_for: str | None = None  # the limit the worker killed the child for
-        self.result_complete = False  # the result pipe ended while the child lived, and the worker killed it
+        self.result_complete = False  # the result was complete while the child lived, and the worker killed it
         self.peak_address_space: int | None = None
         self.exception_name: str | None = None
         self.exited: dict[str, Any] | None = None
@@ -330,7 +331,8 @@ class _Run:
         if status_word is None:
             raise SandboxError("the sandbox's zygote died during the run")
         if not exited["ran"]:
-            raise SandboxError(f"the sandbox child failed before it ran the code:\n{exited['error'] or status_word}")
+            why = exited["error"] or _ended(status_word)
+            raise SandboxError(f"the sandbox child failed before it ran the code: {why}")
         stdout, stderr = (self._text(fd) for fd in self.stream_fds) if self.stream_fds else ("", "")
         result = SandboxResult(
             status="killed",
@@ -482,6 +484,12 @@ def _peak_address_space(pid: int, pidfd: int) -> int | None:
 
 def _mib(n: int) -> str:
     return f"{n / 1024**2:,.0f} MiB"
+
+
+def _ended(status_word: int) -> str:
+    if os.WIFSIGNALED(status_word):
+        return f"it was killed by signal {_signal_name(os.WTERMSIG(status_word))}"
+    return f"it exited with code {os.WEXITSTATUS(status_word)}"
 
 
 def _signal_name(signum: int) -> str:
