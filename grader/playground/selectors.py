@@ -1,5 +1,6 @@
 """Which reference checkpoints learners may download: the public ones (never the hidden second model, never a
-model whose weights answer an exercise)."""
+model whose weights answer an exercise), each as the learner's own copy: the reparameterisation their
+submissions and playground runs use, so what they explore offline is what is graded."""
 
 from __future__ import annotations
 
@@ -53,3 +54,15 @@ def downloadable_checkpoints() -> list[Checkpoint]:
 
 def downloadable_checkpoint(name: str) -> Checkpoint | None:
     return next((c for c in downloadable_checkpoints() if c.name == name), None)
+
+
+def learners_weights(checkpoint: Checkpoint, learner_id: int) -> bytes:
+    """The checkpoint's weights reparameterised for the learner (NumPy only: no model is built here)."""
+    import safetensors.numpy
+
+    from grader.submissions.selectors import model_variant
+    from workers.reference_models import checkpoints, reparameterise
+
+    state = safetensors.numpy.load(checkpoint.weights.read_bytes())
+    config = checkpoints.read_metadata(checkpoint.name)["config"]
+    return safetensors.numpy.save(reparameterise.apply_to_state(state, config, model_variant(learner_id)))

@@ -15,9 +15,13 @@ def checkpoints(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def checkpoint_file(request: HttpRequest, name: str, part: str) -> FileResponse:
+def checkpoint_file(request: HttpRequest, name: str, part: str) -> HttpResponse:
+    """The metadata as stored; the weights as the learner's own copy (see ``selectors.learners_weights``)."""
     checkpoint = selectors.downloadable_checkpoint(name)
     if checkpoint is None:
         raise Http404("No downloadable reference model by that name.")
-    path = checkpoint.weights if part == "weights" else checkpoint.metadata
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+    if part == "metadata":
+        return FileResponse(checkpoint.metadata.open("rb"), as_attachment=True, filename=checkpoint.metadata.name)
+    response = HttpResponse(selectors.learners_weights(checkpoint, request.user.pk), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{checkpoint.weights.name}"'
+    return response

@@ -28,10 +28,30 @@ def test_the_snippet_loads_the_downloaded_checkpoint_with_transformer_lens(learn
 
     for suffix in ("safetensors", "json"):
         response = learner_client.get(f"/grader/reference-models/induction-2l.{suffix}")
-        (tmp_path / f"induction-2l.{suffix}").write_bytes(b"".join(response.streaming_content))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        (tmp_path / f"induction-2l.{suffix}").write_bytes(body)
     snippet = next(c.snippet for c in downloadable_checkpoints() if c.name == "induction-2l")
     monkeypatch.chdir(tmp_path)
     namespace = {}
     exec(snippet, namespace)
     tokens = torch.tensor([[0, 5, 6, 7, 5]])
-    assert torch.allclose(namespace["model"](tokens), reference_models.load("induction-2l", "cpu")(tokens), atol=1e-5)
+    assert torch.allclose(namespace["model"](tokens), reference_models.load("induction-2l", "cpu")(tokens), atol=1e-4)
+
+
+def test_each_learner_downloads_the_copy_they_are_graded_on(learner, other_learner, client):
+    """The same function, other weights: the learner's variant, as their submissions and runs see it."""
+    import safetensors.numpy
+
+    from grader.submissions.selectors import model_variant
+    from workers.reference_models import reparameterise
+
+    def downloaded(user) -> dict:
+        client.force_login(user)
+        response = client.get("/grader/reference-models/induction-2l.safetensors")
+        return safetensors.numpy.load(response.content)
+
+    mine, theirs = downloaded(learner), downloaded(other_learner)
+    graded_on = reparameterise.variant("induction-2l", model_variant(learner.pk), "cpu").state_dict()
+    for key, tensor in graded_on.items():
+        assert abs(mine[key] - tensor.numpy()).max() < 1e-5, key
+    assert abs(mine["blocks.0.attn.q.weight"] - theirs["blocks.0.attn.q.weight"]).max() > 0.1
