@@ -156,6 +156,8 @@ def test_the_numpy_path_and_the_torch_path_give_the_same_weights(name):
     assert numpy_state.keys() == torch_state.keys()
     assert all(np.array_equal(numpy_state[key], torch_state[key].numpy()) for key in numpy_state)
     assert all(array.dtype == np.float32 for array in numpy_state.values())
+    from_model = reference_models.variant_state(original(name), 5)
+    assert all(np.array_equal(from_model[key], array) for key, array in numpy_state.items())
     rebuilt = reference_models.from_portable(reference_models.portable_variant(name, 5), "cpu").state_dict()
     assert all(torch.equal(rebuilt[key], tensor) for key, tensor in torch_state.items())
 

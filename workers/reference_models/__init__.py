@@ -37,11 +37,13 @@ from workers.reference_models.reparameterise import (
     reparameterise_in_place,
     reparameterised,
     variant,
+    variant_state,
 )
 
 __all__ = ["MODELS", "ChecksumMismatch", "ReferenceModel", "Reparameterisation", "answer_key", "applies_to", "apply_to_state",
            "default_device", "device_of", "from_portable", "get", "load", "metadata", "portable", "portable_variant",
-           "preload", "reparameterisation", "reparameterise_in_place", "reparameterised", "variant"]
+           "preload", "reparameterisation", "reparameterise_in_place", "reparameterised", "variant",
+           "variant_state"]
 
 
 def preload() -> dict[str, Any]:
@@ -52,6 +54,11 @@ def preload() -> dict[str, Any]:
     (a playground run, another exercise) could find those in its child and hard-code their circuit.
     An exercise that runs learner code on a hidden model hands it to that one child (``portable_variant``).
     Loaded on the CPU: the zygote must not initialise CUDA (its children could not use it); the sandbox
-    moves them to the GPU in each child.
+    moves them to the GPU in each child. Each child gives the learner their own variant
+    (``reparameterise_in_place``); computing one variant here, once, leaves NumPy's first-call set-up in
+    the zygote rather than in every run.
     """
-    return {name: load(name, "cpu") for name, model in MODELS.items() if model.in_sandbox and not model.hidden}
+    models = {name: load(name, "cpu") for name, model in MODELS.items() if model.in_sandbox and not model.hidden}
+    for model in models.values():
+        variant_state(model, 0)
+    return models

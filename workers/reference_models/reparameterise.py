@@ -205,6 +205,11 @@ def applies_to(model: nn.Module) -> bool:
     return hasattr(model, "cfg") and not _unsupported(_config_of(model))
 
 
+def variant_state(model: nn.Module, seed: int | None) -> dict[str, np.ndarray]:
+    """The variant ``seed`` of ``model``'s weights, as NumPy arrays; ``model`` is unchanged."""
+    return _variant_state(model.state_dict(), model, seed)
+
+
 def reparameterise_in_place(model: nn.Module, seed: int | None) -> None:
     """Overwrites ``model``'s weights with its variant ``seed``.
 
@@ -212,25 +217,27 @@ def reparameterise_in_place(model: nn.Module, seed: int | None) -> None:
     no copy is made, and the original weights are gone from the child. Never call it on a model from
     ``load``, which is shared within the process.
     """
-    _write(model, _variant_state(model, seed))
+    state = model.state_dict()
+    _write(state, _variant_state(state, model, seed))
 
 
 def reparameterised(model: nn.Module, seed: int | None) -> nn.Module:
     """A new model computing what ``model`` computes, with the variant ``seed`` of its weights; ``model`` is unchanged."""
     fresh = copy.deepcopy(_never_run(model))
-    _write(fresh, _variant_state(model, seed))
+    _write(fresh.state_dict(), variant_state(model, seed))
     return fresh
 
 
-def _variant_state(model: nn.Module, seed: int | None) -> dict[str, np.ndarray]:
-    state = {key: tensor.detach().cpu().numpy() for key, tensor in model.state_dict().items()}
-    return apply_to_state(state, _config_of(model), seed)
+def _variant_state(state: Mapping[str, torch.Tensor], model: nn.Module, seed: int | None) -> dict[str, np.ndarray]:
+    arrays = {key: tensor.detach().cpu().numpy() for key, tensor in state.items()}
+    return apply_to_state(arrays, _config_of(model), seed)
 
 
 @torch.no_grad()
-def _write(model: nn.Module, state: Mapping[str, np.ndarray]) -> None:
-    for key, tensor in model.state_dict().items():  # these tensors share storage with the parameters and buffers
-        tensor.copy_(torch.from_numpy(state[key]))
+def _write(state: Mapping[str, torch.Tensor], new: Mapping[str, np.ndarray]) -> None:
+    """Copies ``new`` into a model's ``state_dict()``, whose tensors share storage with its parameters and buffers."""
+    for key, tensor in state.items():
+        tensor.copy_(torch.from_numpy(new[key]))
 
 
 _NEVER_RUN: dict[tuple[str, str], nn.Module] = {}
