@@ -66,3 +66,15 @@ def test_the_worker_task_keeps_the_run_for_its_author(monkeypatch):
     playground.run_playground.run("r1", 7, "print(model.cfg.n_heads)", "induction-2l", LIMITS.as_dict())
     assert kept["r1"]["learner"] == 7
     assert (kept["r1"]["status"], kept["r1"]["stdout"]) == ("ok", "4\n")
+
+
+def test_each_learner_explores_the_copy_of_the_model_they_are_graded_on():
+    from workers.reference_models import reparameterise
+
+    code = "print(round(float(model.blocks[0].attn.q.weight[0, 0]), 5), round(float(model.W_E.norm()), 3))\n"
+    runs = {variant: run_code(code, "induction-2l", LIMITS, variant=variant).stdout.split() for variant in (3, 4)}
+    for variant, (first_weight, norm) in runs.items():
+        graded_on = reparameterise.variant("induction-2l", variant, "cpu")
+        assert float(first_weight) == round(float(graded_on.blocks[0].attn.q.weight[0, 0]), 5)
+        assert float(norm) == round(float(graded_on.W_E.norm()), 3)
+    assert runs[3][0] != runs[4][0] and runs[3][1] == runs[4][1]  # other weights, the same model
