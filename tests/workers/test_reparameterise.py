@@ -76,7 +76,8 @@ def test_mean_ablating_the_mapped_heads_costs_what_ablating_the_originals_costs(
     heads = [(0, 1), (1, 0), (1, 2)]
     mapped = [(layer, mapping.head_position(layer, head)) for layer, head in heads]
     expected = mean_ablated_loss(original(name), tokens, heads)
-    assert mean_ablated_loss(reference_models.variant(name, seed, "cpu"), tokens, mapped) == pytest.approx(expected, abs=1e-4)
+    variant = reference_models.variant(name, seed, "cpu")
+    assert mean_ablated_loss(variant, tokens, mapped) == pytest.approx(expected, abs=1e-4)
     assert abs(expected - mean_ablated_loss(original(name), tokens, [])) > 0.01  # the ablation does matter
 
 
@@ -178,7 +179,8 @@ def test_a_variant_shares_no_state_with_the_model_it_came_from():
     model, tokens = original("sentiment-2l"), real_inputs("sentiment-2l")
     model(tokens)
     reference_models.reparameterised(model, 1)(tokens)
-    written = [name for name, module in model.named_modules() if getattr(module, "_captured_pre_ln_residual", None) is not None]
+    written = [name for name, module in model.named_modules()
+               if getattr(module, "_captured_pre_ln_residual", None) is not None]
     assert not written, f"running the variant wrote into the original's {written}"
 
 
