@@ -105,6 +105,14 @@ def test_a_redelivery_after_a_crash_runs_again_and_counts(learner, code_exercise
     assert "redelivered" in again.events.last().detail
 
 
+def test_the_gradings_seed_is_kept_to_reproduce_it(learner, code_exercise, sent):
+    submission = services.submit(learner=learner, exercise=code_exercise, code=CORRECT_ADD)
+    services.mark_running(submission.pk, worker="w1", pid=1, device="cpu")
+    services.record_result(submission.pk, GradingOutcome(Verdict.GRADED, score=1.0, max_score=1.0, seed=2**62 + 5))
+    submission.refresh_from_db()
+    assert submission.seed == 2**62 + 5
+
+
 def test_our_errors_are_retried_then_given_up(learner, code_exercise, sent, settings, django_capture_on_commit_callbacks):
     settings.GRADER_MAX_DELIVERIES = 2
     submission = services.submit(learner=learner, exercise=code_exercise, code=CORRECT_ADD)

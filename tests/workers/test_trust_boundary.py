@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.grader.submission_fixtures import code_exercise  # noqa: F401 - the fixture
 from workers import reference_models
 from workers.exercises.induction_circuit import InductionCircuit
 from workers.grading import FEEDBACK_KEPT, MESSAGE_KEPT, Verdict, grade_code, hidden_model_seed
@@ -217,3 +218,20 @@ def test_exiting_with_the_sandboxs_own_status_is_the_learners_fault():
     outcome = grade_code("function-tests", ONE_CASE, "import os\n\ndef solve(x):\n    os._exit(121)\n", LIMITS)
     assert outcome.verdict == Verdict.FAILED
     assert "exit code 121" in outcome.feedback
+
+
+def test_grade_file_reproduces_a_learners_grading_from_its_seed(code_exercise, learner, tmp_path, capsys):
+    import json
+
+    from django.core.management import call_command
+
+    from grader.submissions.selectors import model_variant
+    from workers.grading import grade_exercise
+
+    code = "import torch\n\ndef add(a, b):\n    print(torch.randn(2).tolist())\n    return a + b\n"
+    graded = grade_exercise(code_exercise, code, variant=model_variant(learner.pk))
+    solution = tmp_path / "solution.py"
+    solution.write_text(code)
+    call_command("grade_file", "add", str(solution), "--learner", learner.username, "--seed", str(graded.seed))
+    again = json.loads(capsys.readouterr().out)
+    assert (again["seed"], again["output"], again["score"]) == (graded.seed, graded.output, graded.score)
