@@ -38,14 +38,12 @@ from workers.reference_models.reparameterise import (
     reparameterised,
     variant,
     variant_state,
-    variant_weights,
 )
 
 __all__ = [
     "MODELS", "ChecksumMismatch", "ReferenceModel", "Reparameterisation", "answer_key", "applies_to", "apply_to_state",
     "default_device", "device_of", "from_portable", "get", "load", "metadata", "portable", "portable_variant",
     "preload", "reparameterisation", "reparameterise_in_place", "reparameterised", "variant", "variant_state",
-    "variant_weights",
 ]
 
 

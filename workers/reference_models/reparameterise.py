@@ -35,7 +35,6 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
-import safetensors.numpy
 import torch
 from torch import nn
 
@@ -285,11 +284,3 @@ def portable_variant(name: str, seed: int | None) -> dict[str, Any]:
     """
     data = portable(name)
     return data | {"state": apply_to_state(data["state"], data["config"], seed)}
-
-
-def variant_weights(name: str, seed: int | None) -> bytes:
-    """The safetensors file of ``variant(name, seed)``: a learner's own copy of a public model, for download.
-
-    Built from NumPy arrays, no model. Its sha256 is not the stored checkpoint's (that is the point).
-    """
-    return safetensors.numpy.save(portable_variant(name, seed)["state"])
