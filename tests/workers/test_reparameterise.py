@@ -1,6 +1,8 @@
 """Reparameterised reference models compute the same function in other weights, at other head indices, in another
 residual basis; the trusted mappings say where everything went; and copies from one variant do not fit another."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -190,8 +192,6 @@ def test_variants_are_cached_per_name_seed_and_device():
 
 
 def test_a_sandbox_childs_own_model_can_be_reparameterised_in_place():
-    import copy
-
     own = copy.deepcopy(original("sentiment-2l"))
     reference_models.reparameterise_in_place(own, 4)
     expected = reference_models.variant("sentiment-2l", 4, "cpu").state_dict()
