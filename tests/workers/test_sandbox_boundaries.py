@@ -211,6 +211,15 @@ def test_filling_the_run_folder_is_stopped_quickly_with_the_folder_limit(sandbox
     assert_healthy(sandbox)
 
 
+def test_a_run_with_other_folder_limits_gets_a_folder_of_that_size(sandbox):
+    body = "with open('big', 'wb') as f:\n    f.write(bytes(2 * 2**20))"
+    result = run(sandbox, body, limits=Limits(max_folder_bytes=2**20, max_folder_files=10))
+
+    assert result.status == "output_limit"
+    assert result.message.startswith("your code filled its working folder: the limit is 1 MiB and 10 files")
+    assert_healthy(sandbox)
+
+
 # --- forged result frames are the learner's invalid result ---
 
 
@@ -249,6 +258,20 @@ def test_a_forged_result_frame_is_the_learners_invalid_result(sandbox, forged, e
 
     assert result.status == "invalid_result" and result.outputs is None
     assert result.message.startswith("the result channel carried"), result.message
+    assert_healthy(sandbox)
+
+
+def test_a_returned_object_that_raises_while_it_is_sent_is_an_invalid_result_not_a_hang(sandbox):
+    body = (
+        "class Booby(torch.Tensor):\n"
+        "    def detach(self):\n"
+        "        raise ValueError('caught you')\n"
+        "return torch.ones(2).as_subclass(Booby)"
+    )
+    result = run(sandbox, body)
+
+    assert (result.status, result.message) == ("invalid_result", "the result could not be sent (ValueError)")
+    assert result.resources["wall_ms"] < 2000
     assert_healthy(sandbox)
 
 
