@@ -57,12 +57,10 @@ def downloadable_checkpoint(name: str) -> Checkpoint | None:
 
 
 def learners_weights(checkpoint: Checkpoint, learner_id: int) -> bytes:
-    """The checkpoint's weights reparameterised for the learner (NumPy only: no model is built here)."""
+    """The checkpoint's verified weights reparameterised for the learner (NumPy only: no model is built here)."""
     import safetensors.numpy
 
     from grader.submissions.selectors import model_variant
-    from workers.reference_models import checkpoints, reparameterise
+    from workers.reference_models import portable_variant
 
-    state = safetensors.numpy.load(checkpoint.weights.read_bytes())
-    config = checkpoints.read_metadata(checkpoint.name)["config"]
-    return safetensors.numpy.save(reparameterise.apply_to_state(state, config, model_variant(learner_id)))
+    return safetensors.numpy.save(portable_variant(checkpoint.name, model_variant(learner_id))["state"])
