@@ -6,7 +6,8 @@ Warm: one ``Sandbox`` (zygote with torch, TransformerLens and a small reference 
 trivial exercise ``--runs`` times back to back, then ``--runs`` times paced ``--pause-ms`` apart (as a
 worker is, writing the grade and taking the next task). The overhead per submission is the time from
 ``run()`` being called until the learner's code starts, plus the time from the learner's function
-returning until ``run()`` returns the verdict (the exercise's own compute is excluded). Cold: a fresh
+returning until ``run()`` returns the verdict (the exercise's own compute is excluded; the child's kill and
+teardown are included, since the verdict waits for the kernel's account of the child). Cold: a fresh
 Python process that imports torch and TransformerLens, builds the same model and runs the same code,
 timed from spawn to result.
 ``--device cuda`` checks the GPU path (pre-started children that own their CUDA context).

@@ -37,6 +37,7 @@ def test_tuples_come_back_as_lists():
         ({"f": print}, "f is a builtin_function_or_method"),
         ({"o": np.array([object()])}, "o is an array of Python objects"),
         ({"d": {1: 2}}, "d has a key of type int"),
+        ({"n": [1, 2**63]}, r"n\[1\] is an integer beyond ±2\*\*63"),
         ({"big": "x" * (LIMIT + 1)}, "larger than the limit"),
         ({"big": np.zeros(LIMIT)}, "larger than the limit"),
     ],

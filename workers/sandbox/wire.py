@@ -59,6 +59,8 @@ def encode(value: dict[str, Any], max_bytes: int) -> bytes:
     def plain(obj: Any, where: str, depth: int) -> Any:
         if depth > _MAX_DEPTH:
             raise WireError(f"the result is nested more than {_MAX_DEPTH} levels deep (at {where})")
+        if isinstance(obj, int) and not isinstance(obj, bool) and not -_INT_BOUND <= obj < _INT_BOUND:
+            raise WireError(f"{where} is an integer beyond ±2**63; return it as a float or a string")
         if obj is None or isinstance(obj, (bool, int, str)):
             spend(len(obj) if isinstance(obj, str) else 8)
             return obj
