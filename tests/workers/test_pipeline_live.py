@@ -23,7 +23,7 @@ def test_happy_path_through_redis_and_a_worker(shared_worker, broker, learner, u
     assert_graded_exactly_once([right])
     wrong.refresh_from_db()
     assert wrong.state == State.GRADED and wrong.score == 0.0
-    assert "returned -1; expected 3" in wrong.feedback
+    assert "returned `-1`; expected `3`" in wrong.feedback
     assert (right.device, right.deliveries) == ("cpu", 1)
     assert right.worker.startswith("shared@")
     assert [e.to_state for e in right.events.all()] == [State.QUEUED, State.RUNNING, State.GRADED]
