@@ -134,7 +134,7 @@ def test_feedback_on_the_hidden_model_is_pass_or_fail_only():
     outcome = induction(InductionCircuit.reference_solution)
     assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 1.0)
     hidden_checks = {name: check for name, check in outcome.checks.items() if name.startswith("hidden")}
-    assert hidden_checks and all(check["value"] is None for check in hidden_checks.values())
+    assert hidden_checks and all(check["value"] == "not shown" for check in hidden_checks.values())
     assert outcome.metrics["hidden"] == {"passed": True}
     assert "L" not in outcome.feedback.split("**Hidden model**")[1].split("(")[0]
 

@@ -50,6 +50,7 @@ PUBLIC, HIDDEN = "induction-2l", "induction-2l-alt"
 FUNCTION = "find_induction_circuit"
 PUBLIC_OUTPUT, HIDDEN_OUTPUT = f"{FUNCTION}(your model)", f"{FUNCTION}(hidden model)"  # named for messages
 _MAX_HEADS = 64
+NOT_SHOWN = "not shown"  # the value of a check on the hidden model
 
 
 @dataclass
@@ -179,9 +180,9 @@ class InductionCircuit(ExerciseKind):
                 ]
             else:  # pass or fail only: a measured value would tell something about the hidden model
                 checks += [
-                    Check(f"{label}: necessity", necessary, None, c.necessity_min, _verdict(necessary)),
-                    Check(f"{label}: sufficiency", sufficient, None, c.sufficiency_max, _verdict(sufficient)),
-                    Check(f"{label}: minimality", minimal, None, 0, _verdict(minimal)),
+                    Check(f"{label}: necessity", necessary, NOT_SHOWN, c.necessity_min, _verdict(necessary)),
+                    Check(f"{label}: sufficiency", sufficient, NOT_SHOWN, c.sufficiency_max, _verdict(sufficient)),
+                    Check(f"{label}: minimality", minimal, NOT_SHOWN, 0, _verdict(minimal)),
                 ]
             # On the hidden model the count of superfluous heads would tell about it: a padded circuit keeps a quarter.
             padding_cost = c.superfluous_cost * len(result.superfluous) if which == "public" else 0.75 * (not minimal)
