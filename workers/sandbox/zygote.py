@@ -10,8 +10,9 @@ Messages on the control socket (``wire`` frames; file descriptors travel with SC
   running learner code, and the address-space limit it set.
 
 The pre-started child (the spare) confines itself, says so on its own socket, and takes the next job
-at once; a new spare is forked while that job runs, under another of the slot's uids. Forking this
-large process takes tens of milliseconds, and is not on a submission's path.
+at once; a new spare is forked while that job runs, under another of the slot's uids, so forking this
+large process is not on a submission's path. A child's teardown is (the worker waits for the kernel's
+account of it); both are kept to a few milliseconds by backing the warm heap with huge pages.
 """
 
 from __future__ import annotations
