@@ -235,3 +235,10 @@ def test_grade_file_reproduces_a_learners_grading_from_its_seed(code_exercise, l
     call_command("grade_file", "add", str(solution), "--learner", learner.username, "--seed", str(graded.seed))
     again = json.loads(capsys.readouterr().out)
     assert (again["seed"], again["output"], again["score"]) == (graded.seed, graded.output, graded.score)
+
+
+def test_time_spent_on_the_hidden_model_is_not_a_channel_to_the_learner():
+    """Learner code could sleep for a number of milliseconds computed from the hidden weights."""
+    outcome = induction(on_the_hidden_model("import time\ntime.sleep(1.5)"))
+    assert outcome.verdict == Verdict.GRADED
+    assert outcome.resources["wall_ms"] < 1000
