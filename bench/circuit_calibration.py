@@ -33,7 +33,8 @@ from workers.exercises.superposition_toy import SuperpositionToy  # noqa: E402
 
 RANDOM_W = (
     "import torch\n\ndef toy_model(n_features, d_hidden, sparsity, importance):\n"
-    "    torch.manual_seed({seed})\n    W = torch.randn(n_features, d_hidden)\n    return W / W.norm(dim=1, keepdim=True)\n"
+    "    torch.manual_seed({seed})\n    W = torch.randn(n_features, d_hidden)\n"
+    "    return W / W.norm(dim=1, keepdim=True), 0.5 * torch.randn(n_features)\n"
 )
 
 
@@ -42,28 +43,33 @@ def grade(kind, code: str):
     exec(code, namespace)
     models = {name: reference_models.load(name, "cpu") for name in kind.reference_models()}
     outputs = kind.run_in_child(namespace, kind.child_inputs(), models)
-    return kind.grade(outputs, models, "cpu")
+    return kind.grade(kind.validate_outputs(outputs), models, "cpu")
 
 
 def scrub() -> dict[str, float]:
     kind, reference = ScrubInduction(), ScrubInduction.reference_solution
-    node = 'NODE = ("blocks.1.attn.hook_z", 0)'
     hypothesis = "    return _input_with(tokens, position, tokens[:, previous + 1])\n"
     control = "    return _input_with(tokens, position, other)\n"
-    cases = {f"reference L1.H{h}": reference.replace(node, f'NODE = ("blocks.1.attn.hook_z", {h})') for h in range(4)}
-    cases |= {f"reference L0.H{h}": reference.replace(node, f'NODE = ("blocks.0.attn.hook_z", {h})') for h in range(4)}
+
+    def at(layer: int, head: int) -> str:  # the reference hypothesis on a fixed node instead of the one it measures
+        return reference.replace("def choose_node(", "def _unused(") + f'\nNODE = ("blocks.{layer}.attn.hook_z", {head})\n'
+
+    cases = {f"reference L{layer}.H{head}": at(layer, head) for layer in (1, 0) for head in range(4)}
     cases |= {
+        "starter code": ScrubInduction.starter_code,
         "identity resample": reference.replace(hypothesis, "    return tokens\n"),
         "random resample": reference.replace(hypothesis, "    return torch.randint(1, 60, tokens.shape)\n"),
         "control = hypothesis": reference.replace(control, "    return resample(tokens, position)\n"),
     }
-    print("scrub-induction: case | node effect (nats) | loss recovered | control recovered | changed | score")
+    print("scrub-induction: case | node effect (nats) | loss recovered | control recovered | changed | score"
+          " (recovery is not measured on a node without effect)")
     figures = {}
     for name, code in cases.items():
         g = grade(kind, code)
         m = g.metrics
-        print(f"  {name:22s} {m['ablated_loss'] - m['clean_loss']:7.3f} {m['loss_recovered']:7.3f} "
-              f"{m['control_loss_recovered']:7.3f} {m['changed']:6.2f} {g.score:5.2f}")
+        recovered = "   n/a  n/a" if m["loss_recovered"] is None else \
+            f"{m['loss_recovered']:7.3f} {m['control_loss_recovered']:7.3f}"
+        print(f"  {name:22s} {m['ablated_loss'] - m['clean_loss']:7.3f} {recovered} {m['changed']:6.2f} {g.score:5.2f}")
         figures[name] = g.score
     return {"scrub_reference_recovered": grade(kind, reference).metrics["loss_recovered"],
             "scrub_wrong_max_score": max(v for k, v in figures.items() if not k.startswith("reference L1"))}

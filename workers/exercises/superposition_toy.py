@@ -1,19 +1,28 @@
-"""Toy-model packing: choose the feature directions W (and bias b) of ReLU(W Wᵀ x + b) for sparse inputs.
+"""Toy-model packing: choose the feature directions W and the bias b of ReLU(W Wᵀ x + b) for sparse inputs.
 
-The parent measures the importance-weighted reconstruction loss E Σ_i I_i (x_i − ReLU(W Wᵀ x + b)_i)² on
-a fixed sample of sparse inputs that the child never sees (optimising b itself when none is given) and
-scores how much of the trained reference model's improvement over the orthogonal baseline it achieves:
+The parent measures the importance-weighted reconstruction loss E Σ_i I_i (x_i − ReLU(W Wᵀ x + b)_i)² of
+the learner's W and b on a fixed sample of sparse inputs that the child never sees, and scores how much
+of the trained reference model's improvement over the orthogonal baseline it achieves:
 
     ratio = (L_baseline − L) / (L_baseline − L_reference)
 
 The baseline keeps the d most important features on orthogonal directions and drops the rest with
-their best constant output (expected loss Σ_dropped I_i (p/3 − p²/4) with p = 1 − S).
-Measured on the six reference models (n×d = 5×2 and 20×5, S = 0.7, 0.9, 0.99; bench/circuit_calibration.py):
-the reference solution (Adam, best of two seeds) reaches 0.95–1.03 of the improvement, the orthogonal
-baseline 0, random unit rows with an optimised bias at most 0.53 (5×2, S = 0.99) and below 0 for 20×5
-at S ≤ 0.9; honest training sometimes sticks in a local minimum (0.48–0.83 in a trial), so the page
-tells learners to try several seeds. Hence the pass mark 0.8. Only sparsities ≥ 0.7 are graded (at
-S = 0 the trained model is the baseline and the ratio is undefined).
+their best constant output (expected loss Σ_dropped I_i (p/3 − p²/4) with p = 1 − S). Only sparsities
+≥ 0.7 are graded (at S = 0 the trained model is the baseline and the ratio is undefined).
+
+The learner supplies b. Until issue 10 the parent fitted the best bias for a W given alone, which did
+half the exercise for random W: measured on 4000 random unit-row W with that bias (5×2, S = 0.9), 20
+reached a ratio ≥ 0.8, 5 ≥ 0.9, 1 ≥ 0.95 (max 0.965), while honest training reaches 0.98–1.0 there and
+the reference only 0.953 on 20×5, S = 0.9: no pass mark separates the two at every configuration.
+Random W with a random b (N(0, 0.25)) reach at most 0.32 of 4000 (5×2, S = 0.9), and below 0
+elsewhere (bench/false_pass.py). The reference solution (Adam, best of two seeds) reaches 0.953–1.031
+on the six reference models; single-seed training 0.77–1.17 (5×2 S = 0.7: 0.77–0.99; 20×5 S = 0.7:
+0.85–1.17; the other four 0.87–1.01), so the pass mark stays 0.8 and the page tells learners to try
+several seeds. Partial credit below it is half the ratio (under 0.4: never a pass). What remains: a
+learner who fits b for a random W in their own code gets the tail above (0.5% of draws ≥ 0.8 at 5×2,
+S = 0.9); that is a random guess at half of the answer, rewarded as often as it is right.
+
+|W| ≤ 1000 and |b| ≤ 1e6 (the contract) keep the loss finite in float32.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import pydantic
 import torch
 
 from workers.exercises import contract
-from workers.exercises._arrays import from_learner, require_function
+from workers.exercises._arrays import from_learner, require_function, unusable
 from workers.exercises._figures import new_figure, to_data_uri
 from workers.exercises.base import Check, ExerciseKind, Grade
 
@@ -52,21 +61,6 @@ def toy_loss(W: torch.Tensor, b: torch.Tensor, x: torch.Tensor, importance: torc
     return (importance * (x - reconstruction) ** 2).sum(-1).mean()
 
 
-def best_bias(W: torch.Tensor, x: torch.Tensor, importance: torch.Tensor, steps: int = 400) -> torch.Tensor:
-    """The bias that minimises the loss for fixed W (Adam on a fitting sample).
-
-    It starts slightly positive: at exactly 0 a dropped feature's ReLU has no gradient and would stay off.
-    """
-    b = torch.full((W.shape[0],), 0.1, requires_grad=True)
-    optimiser = torch.optim.Adam([b], lr=0.01)
-    for _ in range(steps):
-        loss = toy_loss(W, b, x, importance)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    return b.detach()
-
-
 def baseline_loss(x: torch.Tensor, importance: torch.Tensor, d_hidden: int) -> float:
     """Keep the d most important features orthogonally (no error), output the best constant for the others.
 
@@ -82,11 +76,10 @@ class SuperpositionToy(ExerciseKind):
     title = "Superposition in a toy model (pack n sparse features into d dimensions)"
     learner_interface = (
         "Define `toy_model(n_features: int, d_hidden: int, sparsity: float, importance: list[float])` returning "
-        "`W`, a tensor of shape `[n_features, d_hidden]` whose **rows** are the feature directions, or a pair "
-        "`(W, b)` with a bias `b` of shape `[n_features]`. The model is $\\hat x = \\mathrm{ReLU}(W W^\\top x + b)$; "
+        "a pair `(W, b)`: `W`, a tensor of shape `[n_features, d_hidden]` whose **rows** are the feature directions, "
+        "and a bias `b` of shape `[n_features]`. The model is $\\hat x = \\mathrm{ReLU}(W W^\\top x + b)$; "
         "each input feature is 0 with probability `sparsity` and uniform on $[0, 1]$ otherwise, and the loss is "
-        "$\\mathbb{E} \\sum_i I_i (x_i - \\hat x_i)^2$ with the given importances $I_i$. Without `b` the grader "
-        "uses the best bias for your `W`. The score compares your loss with keeping the `d_hidden` most "
+        "$\\mathbb{E} \\sum_i I_i (x_i - \\hat x_i)^2$ with the given importances $I_i$. The score compares your loss with keeping the `d_hidden` most "
         "important features orthogonally (0) and with a trained reference model (1); 0.8 passes.\n\n"
         "Training is the honest way: `torch.optim.Adam` for a few thousand steps on batches you sample "
         "yourself. Training sometimes sticks in a local minimum: if your ratio is low, try a few seeds and "
@@ -96,7 +89,7 @@ class SuperpositionToy(ExerciseKind):
         "import torch\n\n\n"
         "def toy_model(n_features, d_hidden, sparsity, importance):\n"
         "    # The orthogonal baseline: keep the d_hidden most important features, drop the rest.\n"
-        "    return torch.eye(n_features, d_hidden)\n"
+        "    return torch.eye(n_features, d_hidden), torch.zeros(n_features)\n"
     )
     reference_solution = (
         "import torch\n\n\n"
@@ -149,14 +142,14 @@ class SuperpositionToy(ExerciseKind):
     def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
         toy_model = require_function(learner, "toy_model", "n_features, d_hidden, sparsity, importance")
         answer = toy_model(inputs["n_features"], inputs["d_hidden"], inputs["sparsity"], list(inputs["importance"]))
-        if isinstance(answer, (tuple, list)) and len(answer) == 2 and not isinstance(answer[0], (int, float)):
+        if isinstance(answer, (tuple, list)) and len(answer) == 2:
             return {"W": from_learner(answer[0]), "b": from_learner(answer[1])}
-        return {"W": from_learner(answer)}
+        return {"W": from_learner(answer), "b": unusable("nothing, return the pair W, b")}
 
     def outputs(self) -> contract.Record:
         n, d = self.config.n_features, self.config.d_hidden
-        return contract.Record({"W": contract.Array(shape=(n, d), max_abs=MAX_W)},
-                               optional={"b": contract.Array(shape=(n,), max_abs=MAX_B)})
+        return contract.Record({"W": contract.Array(shape=(n, d), max_abs=MAX_W),
+                                "b": contract.Array(shape=(n,), max_abs=MAX_B, what="a bias")})
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         c = self.config
@@ -165,12 +158,7 @@ class SuperpositionToy(ExerciseKind):
         reference = models[self.reference_models()[0]]
         importance = reference.importance.detach().cpu()
         evaluation = sparse_sample(n, c.sparsity, c.sample_size, c.sample_seed)
-        if "b" in outputs:
-            b = torch.from_numpy(outputs["b"]).float()
-            bias_note = "your bias"
-        else:
-            b = best_bias(W, sparse_sample(n, c.sparsity, c.sample_size, c.sample_seed + 1), importance)
-            bias_note = "the best bias for your W"
+        b = torch.from_numpy(outputs["b"]).float()
         with torch.no_grad():
             loss = float(toy_loss(W, b, evaluation, importance))
             reference_loss = float(toy_loss(reference.W.detach().cpu(), reference.b.detach().cpu(), evaluation, importance))
@@ -181,7 +169,7 @@ class SuperpositionToy(ExerciseKind):
         checks = [Check("share of the reference's improvement", passed, round(ratio, 3), c.pass_ratio,
                         f"loss {loss:.5f} against baseline {baseline:.5f} and reference {reference_loss:.5f}")]
         feedback = (
-            f"With {bias_note}, your toy model's loss is **{loss:.5f}**. Keeping the {d} most important features "
+            f"Your toy model's loss is **{loss:.5f}**. Keeping the {d} most important features "
             f"orthogonally gives {baseline:.5f}; the trained reference gives {reference_loss:.5f}. You achieve "
             f"**{ratio:.2f}** of the reference's improvement (passing: {c.pass_ratio}). "
             f"{geometry['features_represented']} of {n} features have a direction (norm ≥ {REPRESENTED_NORM}); "
