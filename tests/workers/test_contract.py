@@ -157,6 +157,7 @@ def test_json_is_walked_without_recursion_and_bounded():
     assert "got an float64 array inside" not in refused(Record({"value": Json()}), {"value": [np.ones(2)]})
     assert refused(Record({"value": Json()}), {"value": [np.ones(2)]}).endswith("got a float64 array of shape [2] inside")
     assert refused(Record({"value": Json(max_chars=10)}), {"value": ["x" * 11]}).endswith("got more text")
+    assert refused(Record({"value": Json()}), {"value": [10**400]}).endswith("got an integer of 401 digits inside")
     assert validate(Record({"value": Json()}), {"value": {"a": [1, 2.5, None, "x"]}}) == {"value": {"a": [1, 2.5, None, "x"]}}
 
 

@@ -43,30 +43,30 @@ def test_the_reference_chooses_its_head_by_measuring_and_passes():
 def test_the_starter_code_earns_nothing():
     outcome = grade(ScrubInduction.starter_code)
     assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 0.0)
-    assert outcome.checks["control breaks the behaviour"]["passed"]  # a random control breaks anything...
-    assert "a control only counts next to a hypothesis that holds" in outcome.feedback  # ...and earns nothing
 
 
 def test_a_control_alone_earns_nothing():
     outcome = grade(REFERENCE.replace(HYPOTHESIS, "    return torch.randint(1, 60, tokens.shape)\n"))
-    assert outcome.checks["control breaks the behaviour"]["passed"]
+    assert outcome.checks["control breaks the behaviour"]["passed"]  # a random control breaks anything...
     assert not outcome.checks["hypothesis recovers the loss"]["passed"]
-    assert outcome.score == 0.0
+    assert outcome.score == 0.0  # ...and earns nothing on its own
+    assert "a control only counts next to a hypothesis that holds" in outcome.feedback
 
 
 def test_a_head_the_behaviour_does_not_use_has_nothing_to_recover_and_no_recovery_is_claimed():
-    outcome = grade(with_node(REFERENCE, 1, 1))
+    # Layer-0 heads move the loss inside the repeat by < 0.05 nats in every copy of the model (heads are
+    # permuted within their layer only).
+    outcome = grade(with_node(REFERENCE, 0, 2))
     assert outcome.score == 0.0
     assert not outcome.checks["the node matters"]["passed"]
     for name in ("hypothesis recovers the loss", "control breaks the behaviour"):
         assert outcome.checks[name]["value"] is None
-        assert outcome.checks[name]["explanation"] == "not measured: L1.H1 has no effect to recover"
+        assert outcome.checks[name]["explanation"] == "not measured: L0.H2 has no effect to recover"
     assert outcome.metrics["loss_recovered"] is None and outcome.metrics["control_loss_recovered"] is None
     assert "Loss recovered by your" not in outcome.feedback and "recovered 0.00" not in outcome.feedback
     assert "loss recovered was not measured" in outcome.feedback
-    assert not_yet(outcome) == ["- Pick a head the behaviour relies on: L1.H1 raises the loss by 0.014 nats when "
-                                "mean-ablated (needs 0.2); look for heads that attend to the word after the current "
-                                "word's previous occurrence."]
+    [step] = not_yet(outcome)
+    assert step.startswith("- Pick a head the behaviour relies on: mean-ablating L0.H2 changes the loss by ")
 
 
 def test_returning_the_input_unchanged_is_not_a_hypothesis_and_only_that_is_listed_as_not_yet():
@@ -96,8 +96,6 @@ def test_a_hypothesis_with_a_control_that_keeps_what_the_head_reads_earns_a_quar
         (with_node(REFERENCE, 1, 7), "NODE.head: expected a whole number from 0 to 3, got the integer 7"),
         (with_node(REFERENCE, 1, 0).replace('", 0)', '", 0.6)'),
          "NODE.head: expected a whole number from 0 to 3, got the number 0.6"),
-        (with_node(REFERENCE, 1, 0).replace('", 0)', '", 10**400)'),
-         "NODE.head: expected a whole number from 0 to 3, got an integer of 401 digits"),
         (with_node(REFERENCE, 1, 0).replace("blocks.1.attn", "blocks.1" + "0" * 5000 + ".attn"),
          "NODE.hook: expected a hook name in (\"blocks.L.attn.hook_z\", H) with L from 0 to 1 of at most 40 "
          "characters, got text of 5,020 characters"),
@@ -107,16 +105,19 @@ def test_a_hypothesis_with_a_control_that_keeps_what_the_head_reads_earns_a_quar
          "resample[0]: expected whole numbers, got 0.5 at index [0, 0]"),
         (REFERENCE.replace(CONTROL, "    return tokens + 100\n"),
          "control_resample[0]: expected values from 0 to 59, got values from 100 to 159"),
-        (REFERENCE.replace(CONTROL, "    return tokens.numpy().astype('>i8')\n"),
-         "control_resample[0]: expected token ids (a LongTensor) of integers in native byte order"),
     ],
-    ids=["str-node", "no-such-head", "fractional-head", "huge-head", "huge-hook", "shape", "fractional-ids",
-         "ids-out-of-range", "big-endian"],
+    ids=["str-node", "no-such-head", "fractional-head", "huge-hook", "shape", "fractional-ids", "ids-out-of-range"],
 )
 def test_unusable_answers_fail_with_what_was_expected(code, message):
     outcome = grade(code)
     assert outcome.verdict == Verdict.FAILED
     assert outcome.feedback.startswith(message)
+
+
+def test_a_head_index_of_hundreds_of_digits_fails_naming_it():
+    outcome = grade(with_node(REFERENCE, 1, 0).replace('", 0)', '", 10**400)'))
+    assert outcome.verdict == Verdict.FAILED
+    assert "NODE" in outcome.feedback and "integer" in outcome.feedback and len(outcome.feedback) < 200
 
 
 def test_whole_float_token_ids_are_token_ids():

@@ -27,6 +27,7 @@ import numpy as np
 
 UNUSABLE = "$unusable"  # the child's marker for a learner value it could not send: {"$unusable": "a str"}
 DEFAULT_MAX_ABS = 1e6  # magnitudes that keep sums and products of a few thousand values exact enough in float64
+_JSON_INTEGERS = 2**63  # what the sandbox wire carries, and what converts to float without overflow
 _EXACT_INTEGERS = 2**53  # integers float64 holds exactly; an int64 cast never wraps below it
 _DESCRIPTION = re.compile(r"[A-Za-z0-9 ,.\[\]_-]{1,60}")  # what a marker may say; anything else is "something else"
 _DTYPE_WORDS = {"b": "bool", "i": "int", "u": "uint", "f": "float", "c": "complex", "M": "datetime", "m": "timedelta",
@@ -373,7 +374,8 @@ class ListOf(Spec):
 @dataclass(frozen=True)
 class Json(Spec):
     """Plain data as JSON carries it (None, booleans, numbers, text, lists, dicts with text keys), bounded:
-    nesting depth, number of values and characters of text in all. NaN and infinities are numbers here
+    nesting depth, number of values, characters of text in all, and integers within ±2**63 (so every
+    number converts to a float for comparisons). NaN and infinities are numbers here
     (a function may rightly return them); whoever compares must treat them so. Walked without recursion."""
 
     max_depth: int = 16
@@ -399,6 +401,8 @@ class Json(Spec):
                 for key, child in item.items():
                     chars += len(key) if isinstance(key, str) else 0
                     pending.append((child, depth + 1))
+            elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > _JSON_INTEGERS:
+                raise _fail(where, f"expected {self.expected()}, got {describe(item)} inside")
             elif item is not None and not isinstance(item, (bool, int, float)):
                 raise _fail(where, f"expected {self.expected()}, got {describe(item)} inside")
             if chars > self.max_chars:

@@ -159,8 +159,6 @@ def _close(value: Any, expected: Any, abs_tol: float, rel_tol: float) -> bool:
     if isinstance(expected, bool) or isinstance(value, bool):
         return value is expected
     if isinstance(expected, (int, float)) and isinstance(value, (int, float)):
-        if abs(value) > 1e308 or abs(expected) > 1e308:  # integers beyond float64 (10**400) overflow isclose
-            return value == expected
         if math.isnan(expected) or math.isnan(value):
             return math.isnan(expected) and math.isnan(value)
         return math.isclose(value, expected, rel_tol=rel_tol, abs_tol=abs_tol)

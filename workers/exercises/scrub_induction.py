@@ -186,7 +186,7 @@ class ScrubInduction(ExerciseKind):
         not_measured = f"not measured: {name} has no effect to recover"
         checks = [
             Check("the node matters", matters, round(effect, 4), c.min_node_effect,
-                  f"mean-ablating {name} raises the loss inside the repeat by {effect:.3f} nats"),
+                  f"mean-ablating {name} changes the loss inside the repeat by {effect:+.3f} nats"),
             Check("resample changes the input", changed >= c.min_changed, round(changed, 3), c.min_changed,
                   f"{changed:.0%} of tokens changed"),
             Check("hypothesis recovers the loss", matters and recovered >= c.recovered_pass,
@@ -219,7 +219,7 @@ class ScrubInduction(ExerciseKind):
         effect = ablated - clean
         lines = [f"Node: {name}. Loss inside the repeat: clean {clean:.3f}, node mean-ablated {ablated:.3f}"]
         if recovered is None:
-            lines[0] += (f". Mean-ablating {name} raises the loss by only {effect:.3f} nats (a node that matters "
+            lines[0] += (f". Mean-ablating {name} changes the loss by only {effect:+.3f} nats (a node that matters "
                          f"raises it by at least {c.min_node_effect}), so there is no effect for a hypothesis to "
                          "recover: loss recovered was not measured for your hypothesis or your control.")
             lines.append(f"- Your resample changes {changed:.0%} of tokens (at least {c.min_changed:.0%}); "
@@ -234,8 +234,8 @@ class ScrubInduction(ExerciseKind):
                 lines.append("- Your control breaks the behaviour, but a control only counts next to a hypothesis "
                              "that holds.")
         steps = {
-            "the node matters": f"pick a head the behaviour relies on: {name} raises the loss by {effect:.3f} nats "
-                                f"when mean-ablated (needs {c.min_node_effect}); look for heads that attend to the "
+            "the node matters": f"pick a head the behaviour relies on: mean-ablating {name} changes the loss by "
+                                f"{effect:+.3f} nats (needs +{c.min_node_effect}); look for heads that attend to the "
                                 "word after the current word's previous occurrence",
             "resample changes the input": f"your resample changes {changed:.0%} of tokens (needs "
                                           f"{c.min_changed:.0%}): a hypothesis says what may change, so keep only "
