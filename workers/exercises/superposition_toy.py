@@ -14,8 +14,9 @@ The learner supplies b. Until issue 10 the parent fitted the best bias for a W g
 half the exercise for random W: measured on 4000 random unit-row W with that bias (5×2, S = 0.9), 20
 reached a ratio ≥ 0.8, 5 ≥ 0.9, 1 ≥ 0.95 (max 0.965), while honest training reaches 0.98–1.0 there and
 the reference only 0.953 on 20×5, S = 0.9: no pass mark separates the two at every configuration.
-Random W with a random b (N(0, 0.25)) reach at most 0.32 of 4000 (5×2, S = 0.9), and below 0
-elsewhere (bench/false_pass.py). The reference solution (Adam, best of two seeds) reaches 0.953–1.031
+Random W with a random b (N(0, 0.25)) reach at most 0.32 of 4000 (5×2, S = 0.9), and none of 514
+across the six configurations reaches above 0 (bench/false_pass.py superposition-toy 1000: no false
+pass; W without b now fails). The reference solution (Adam, best of two seeds) reaches 0.953–1.031
 on the six reference models; single-seed training 0.77–1.17 (5×2 S = 0.7: 0.77–0.99; 20×5 S = 0.7:
 0.85–1.17; the other four 0.87–1.01), so the pass mark stays 0.8 and the page tells learners to try
 several seeds. Partial credit below it is half the ratio (under 0.4: never a pass). What remains: a
