@@ -111,6 +111,8 @@ def packing() -> dict[str, float]:
 
 
 def circuit() -> dict[str, float]:
+    """Knockouts on the stored models themselves (the grader measures the same on any reparameterisation,
+    with heads mapped): what each solution's heads keep of the behaviour on the public and the hidden model."""
     kind = InductionCircuit()
     public = reference_models.answer_key("induction-2l")
     cases = {
@@ -121,16 +123,20 @@ def circuit() -> dict[str, float]:
             "(layer == 0 and previous[head] > threshold)", "False"),
         "every head": "def find_induction_circuit(model):\n    return [(l, h) for l in range(2) for h in range(4)]\n",
     }
-    print("induction-circuit: solution | public necessity/sufficiency/superfluous | hidden ... | score")
-    scores = {}
+    print("induction-circuit: solution | public necessity/sufficiency/superfluous | hidden ... (on the stored models)")
+    figures = {}
     for name, code in cases.items():
-        g = grade(kind, code)
-        p, h = g.metrics["public"], g.metrics["hidden"]
-        print(f"  {name:30s} {p['necessity']:.3f}/{p['sufficiency']:.3f}/{len(p['superfluous'])}  "
-              f"{h['necessity']:.3f}/{h['sufficiency']:.3f}/{len(h['superfluous'])}  {g.score:.3f}")
-        scores[name] = g.score
-    return {"circuit_reference_score": scores["reference (attention scores)"],
-            "circuit_hard_coded_score": scores["public heads hard-coded"]}
+        namespace: dict = {}
+        exec(code, namespace)
+        row = []
+        for model_name in ("induction-2l", "induction-2l-alt"):
+            model = reference_models.load(model_name, "cpu")
+            knockout = kind._knockout(model, sorted({tuple(h) for h in namespace["find_induction_circuit"](model)}))
+            row.append(f"{knockout.necessity:.3f}/{knockout.sufficiency:.3f}/{len(knockout.superfluous)}")
+            figures[f"circuit_{name.split()[0]}_{model_name}_sufficiency"] = round(knockout.sufficiency, 3)
+        print(f"  {name:30s} {row[0]}  {row[1]}")
+    return {"circuit_reference_hidden_sufficiency": figures["circuit_reference_induction-2l-alt_sufficiency"],
+            "circuit_hard_coded_hidden_sufficiency": figures["circuit_public_induction-2l-alt_sufficiency"]}
 
 
 def main() -> None:

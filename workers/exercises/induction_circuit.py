@@ -41,10 +41,9 @@ import pydantic
 
 from workers import reference_models
 from workers.exercises import _circuits, contract
-from workers.reference_models import reparameterise
-from workers.exercises._arrays import from_learner
+from workers.exercises._arrays import from_learner, require_function
 from workers.exercises.base import Check, ExerciseKind, Grade, HiddenRun, InvalidOutput
-from workers.sandbox.validation import require_function
+from workers.reference_models import reparameterise
 
 PUBLIC, HIDDEN = "induction-2l", "induction-2l-alt"
 FUNCTION = "find_induction_circuit"
