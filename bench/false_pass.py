@@ -5,8 +5,8 @@ measured is what a learner who submits noise would get. A pass is a score of at 
 The wrong solutions, per kind (each drawn from its own seed, so a run can be repeated):
 
 - probe-sentiment: a random Gaussian direction; a difference of means on shuffled labels;
-- superposition-toy: random unit-row W (the grader fits the best bias); random W with a random bias;
-  cycling through the six configurations (n×d = 5×2, 20×5; S = 0.7, 0.9, 0.99);
+- superposition-toy: random unit-row W with a bias fitted to them by Adam (the strongest random answer);
+  random W with a random bias; over the six configurations (n×d = 5×2, 20×5; S = 0.7, 0.9, 0.99);
 - orthogonal-packing: 17 to 200 random Gaussian vectors; a valid packing with one row repeated at
   another scale;
 - scrub-induction: a random head with a random resample (random tokens, the input unchanged, or the
@@ -69,8 +69,18 @@ def superposition(rng: random.Random) -> Wrong:
     head = (f"import torch\n\ndef toy_model(n_features, d_hidden, sparsity, importance):\n"
             f"    generator = torch.Generator().manual_seed({seed})\n"
             "    W = torch.randn(n_features, d_hidden, generator=generator)\n")
-    if rng.random() < 0.5:
-        return f"random unit rows {shape}", head + "    return W / W.norm(dim=1, keepdim=True)\n", config
+    if rng.random() < 0.5:  # the strongest random answer: random directions, the bias fitted to them
+        return f"random unit rows, fitted bias {shape}", head + (
+            "    W = W / W.norm(dim=1, keepdim=True)\n"
+            "    b = torch.full((n_features,), 0.1, requires_grad=True)\n"
+            "    optimiser = torch.optim.Adam([b], lr=0.02)\n"
+            "    for _ in range(250):\n"
+            "        x = torch.rand(4000, n_features) * (torch.rand(4000, n_features) >= sparsity)\n"
+            "        loss = (torch.tensor(importance) * (x - torch.relu(x @ W @ W.T + b)) ** 2).sum(-1).mean()\n"
+            "        optimiser.zero_grad()\n"
+            "        loss.backward()\n"
+            "        optimiser.step()\n"
+            "    return W, b.detach()\n"), config
     return f"random W and b {shape}", head + "    return W, 0.5 * torch.randn(n_features, generator=generator)\n", config
 
 

@@ -43,14 +43,14 @@ def test_the_orthogonal_baseline_scores_zero():
 def test_random_unit_directions_alone_are_not_an_answer_the_grader_completes():
     outcome = grade(RANDOM_UNIT_ROWS)
     assert outcome.verdict == Verdict.FAILED
-    assert outcome.feedback == "b: expected a bias of shape [5], got nothing, return the pair W, b"
+    assert outcome.feedback == "toy_model(sparsity=0.9).b: expected a bias of shape [5], got nothing, return the pair W, b"
 
 
 @pytest.mark.parametrize("config", [{}, {"n_features": 20, "d_hidden": 5}], ids=["5x2", "20x5"])
 def test_random_directions_with_a_random_bias_fall_short(config):
     outcome = grade(RANDOM_W_AND_B, **config)
     assert outcome.verdict == Verdict.GRADED
-    assert not outcome.checks["share of the reference's improvement"]["passed"]
+    assert not outcome.checks["share of the reference's improvement at sparsity 0.9"]["passed"]
     assert outcome.score < 0.5
     assert "try a few seeds" in outcome.feedback
 
@@ -71,7 +71,34 @@ def test_random_directions_with_a_random_bias_fall_short(config):
 def test_unusable_answers_fail_with_what_was_expected(answer, message):
     outcome = grade(f"import torch\n\ndef toy_model(n_features, d_hidden, sparsity, importance):\n    return {answer}\n")
     assert outcome.verdict == Verdict.FAILED
-    assert outcome.feedback.startswith(message)
+    assert outcome.feedback.startswith(f"toy_model(sparsity=0.9).{message}")
+
+
+PENTAGON_WITH_A_FITTED_BIAS = (
+    "import math, torch\n\n"
+    "def toy_model(n_features, d_hidden, sparsity, importance):\n"
+    "    # The S = 0.9 answer remembered, not found: a regular pentagon, with only the bias fitted.\n"
+    "    angles = torch.arange(5) * 2 * math.pi / 5\n"
+    "    W = torch.stack([angles.cos(), angles.sin()], dim=1)\n"
+    "    b = torch.full((5,), 0.1, requires_grad=True)\n"
+    "    optimiser = torch.optim.Adam([b], lr=0.02)\n"
+    "    for _ in range(250):\n"
+    "        x = torch.rand(4000, 5) * (torch.rand(4000, 5) >= sparsity)\n"
+    "        loss = (torch.tensor(importance) * (x - torch.relu(x @ W @ W.T + b)) ** 2).sum(-1).mean()\n"
+    "        optimiser.zero_grad()\n"
+    "        loss.backward()\n"
+    "        optimiser.step()\n"
+    "    return W, b.detach()\n"
+)
+
+
+def test_a_shape_remembered_for_one_sparsity_fails_at_the_companion_sparsity():
+    """Random unit rows with a fitted bias reach a pass at S = 0.9 now and then (they are nearly a pentagon);
+    the pentagon itself is the extreme case: right at 0.9, wrong at 0.7, so not a procedure that finds W."""
+    outcome = grade(PENTAGON_WITH_A_FITTED_BIAS)
+    assert outcome.checks["share of the reference's improvement at sparsity 0.9"]["passed"]
+    assert not outcome.checks["share of the reference's improvement at sparsity 0.7"]["passed"]
+    assert outcome.score < 0.5
 
 
 def test_only_shapes_and_sparsities_with_a_reference_model_can_be_configured():

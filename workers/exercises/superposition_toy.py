@@ -23,6 +23,14 @@ several seeds. Partial credit below it is half the ratio (under 0.4: never a pas
 learner who fits b for a random W in their own code gets the tail above (0.5% of draws ≥ 0.8 at 5×2,
 S = 0.9); that is a random guess at half of the answer, rewarded as often as it is right.
 
+So ``toy_model`` is graded as the procedure it is: it is called at the exercise's sparsity and at a
+companion sparsity (0.7, or 0.9 for an exercise at 0.7), each fit against that sparsity's reference
+model, and the weaker ratio counts, as the probe exercise grades the weaker of two fits. A shape that
+only suits one sparsity fails the other: of 300 random unit-row W with a bias fitted per sparsity
+(Adam, 250 steps), 2 reached 0.8 at S = 0.9 and 2 at S = 0.99 (the same W: those two want the same
+shape), none at S = 0.7 (best 0.58), none at both 0.9 and 0.7; a regular pentagon with a fitted bias,
+the S = 0.9 answer hard-coded, passes there and fails at S = 0.7 (tests).
+
 |W| ≤ 1000 and |b| ≤ 1e6 (the contract) keep the loss finite in float32.
 """
 
@@ -48,6 +56,16 @@ MAX_W, MAX_B = 1e3, 1e6
 
 def reference_model_name(n_features: int, d_hidden: int, sparsity: float) -> str:
     return f"toy-superposition-{n_features}x{d_hidden}-s{sparsity}"
+
+
+def companion_sparsity(sparsity: float) -> float:
+    """The second sparsity ``toy_model`` is graded at: one whose best shape differs (see the module docstring)."""
+    return 0.9 if sparsity == 0.7 else 0.7
+
+
+def fit_name(sparsity: float) -> str:
+    """The output holding ``toy_model``'s answer at ``sparsity``, named as the learner's call."""
+    return f"toy_model(sparsity={sparsity})"
 
 
 def sparse_sample(n_features: int, sparsity: float, size: int, seed: int) -> torch.Tensor:
@@ -82,6 +100,9 @@ class SuperpositionToy(ExerciseKind):
         "each input feature is 0 with probability `sparsity` and uniform on $[0, 1]$ otherwise, and the loss is "
         "$\\mathbb{E} \\sum_i I_i (x_i - \\hat x_i)^2$ with the given importances $I_i$. The score compares your loss with keeping the `d_hidden` most "
         "important features orthogonally (0) and with a trained reference model (1); 0.8 passes.\n\n"
+        "`toy_model` is called twice: at the exercise's sparsity and at a second one (0.7, or 0.9 when the "
+        "exercise's is 0.7), each compared with that sparsity's reference model; the weaker ratio counts. "
+        "A shape remembered for one sparsity is not an answer for the other: your function must find them.\n\n"
         "Training is the honest way: `torch.optim.Adam` for a few thousand steps on batches you sample "
         "yourself. Training sometimes sticks in a local minimum: if your ratio is low, try a few seeds and "
         "keep the best W."
@@ -131,50 +152,74 @@ class SuperpositionToy(ExerciseKind):
                 )
             return self
 
+    def sparsities(self) -> tuple[float, float]:
+        """The exercise's sparsity, then its companion."""
+        return self.config.sparsity, companion_sparsity(self.config.sparsity)
+
     def reference_models(self) -> list[str]:
-        return [reference_model_name(self.config.n_features, self.config.d_hidden, self.config.sparsity)]
+        return [reference_model_name(self.config.n_features, self.config.d_hidden, s) for s in self.sparsities()]
 
     def child_inputs(self) -> dict[str, Any]:
         c = self.config
-        return {"n_features": c.n_features, "d_hidden": c.d_hidden, "sparsity": c.sparsity,
+        return {"n_features": c.n_features, "d_hidden": c.d_hidden, "sparsities": list(self.sparsities()),
                 "importance": [0.9**i for i in range(c.n_features)]}
 
     @staticmethod
     def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
         toy_model = require_function(learner, "toy_model", "n_features, d_hidden, sparsity, importance")
-        answer = toy_model(inputs["n_features"], inputs["d_hidden"], inputs["sparsity"], list(inputs["importance"]))
-        if isinstance(answer, (tuple, list)) and len(answer) == 2:
-            return {"W": from_learner(answer[0]), "b": from_learner(answer[1])}
-        return {"W": from_learner(answer), "b": unusable("nothing, return the pair W, b")}
+        fits = {}
+        for sparsity in inputs["sparsities"]:
+            answer = toy_model(inputs["n_features"], inputs["d_hidden"], sparsity, list(inputs["importance"]))
+            if isinstance(answer, (tuple, list)) and len(answer) == 2:
+                fits[fit_name(sparsity)] = {"W": from_learner(answer[0]), "b": from_learner(answer[1])}
+            else:
+                fits[fit_name(sparsity)] = {"W": from_learner(answer), "b": unusable("nothing, return the pair W, b")}
+        return fits
 
     def outputs(self) -> contract.Record:
         n, d = self.config.n_features, self.config.d_hidden
-        return contract.Record({"W": contract.Array(shape=(n, d), max_abs=MAX_W),
-                                "b": contract.Array(shape=(n,), max_abs=MAX_B, what="a bias")})
+        fit = contract.Record({"W": contract.Array(shape=(n, d), max_abs=MAX_W),
+                               "b": contract.Array(shape=(n,), max_abs=MAX_B, what="a bias")})
+        return contract.Record({fit_name(sparsity): fit for sparsity in self.sparsities()})
+
+    def _ratio(self, fit: dict[str, Any], sparsity: float, models: dict[str, Any]) -> dict[str, float]:
+        """The learner's loss at ``sparsity`` against the baseline and that sparsity's reference model."""
+        c = self.config
+        reference = models[reference_model_name(c.n_features, c.d_hidden, sparsity)]
+        importance = reference.importance.detach().cpu()
+        evaluation = sparse_sample(c.n_features, sparsity, c.sample_size, c.sample_seed)
+        W, b = torch.from_numpy(fit["W"]).float(), torch.from_numpy(fit["b"]).float()
+        with torch.no_grad():
+            loss = float(toy_loss(W, b, evaluation, importance))
+            reference_loss = float(toy_loss(reference.W.detach().cpu(), reference.b.detach().cpu(), evaluation, importance))
+        baseline = baseline_loss(evaluation, importance, c.d_hidden)
+        return {"loss": loss, "baseline": baseline, "reference": reference_loss,
+                "ratio": (baseline - loss) / (baseline - reference_loss)}
 
     def grade(self, outputs: dict[str, Any], models: dict[str, Any], device: str) -> Grade:
         c = self.config
         n, d = c.n_features, c.d_hidden
-        W = torch.from_numpy(outputs["W"]).float()
-        reference = models[self.reference_models()[0]]
-        importance = reference.importance.detach().cpu()
-        evaluation = sparse_sample(n, c.sparsity, c.sample_size, c.sample_seed)
-        b = torch.from_numpy(outputs["b"]).float()
-        with torch.no_grad():
-            loss = float(toy_loss(W, b, evaluation, importance))
-            reference_loss = float(toy_loss(reference.W.detach().cpu(), reference.b.detach().cpu(), evaluation, importance))
-        baseline = baseline_loss(evaluation, importance, d)
-        ratio = (baseline - loss) / (baseline - reference_loss)
+        own, companion = self.sparsities()
+        measured = {sparsity: self._ratio(outputs[fit_name(sparsity)], sparsity, models) for sparsity in (own, companion)}
+        loss, baseline, reference_loss = (measured[own][key] for key in ("loss", "baseline", "reference"))
+        ratio = min(m["ratio"] for m in measured.values())
+        W = torch.from_numpy(outputs[fit_name(own)]["W"]).float()
         geometry = _geometry(W)
         passed = ratio >= c.pass_ratio
-        checks = [Check("share of the reference's improvement", passed, round(ratio, 3), c.pass_ratio,
-                        f"loss {loss:.5f} against baseline {baseline:.5f} and reference {reference_loss:.5f}")]
+        checks = [
+            Check(f"share of the reference's improvement at sparsity {sparsity}", m["ratio"] >= c.pass_ratio,
+                  round(m["ratio"], 3), c.pass_ratio,
+                  f"loss {m['loss']:.5f} against baseline {m['baseline']:.5f} and reference {m['reference']:.5f}")
+            for sparsity, m in measured.items()
+        ]
         feedback = (
-            f"Your toy model's loss is **{loss:.5f}**. Keeping the {d} most important features "
+            f"At sparsity {own}, your toy model's loss is **{loss:.5f}**. Keeping the {d} most important features "
             f"orthogonally gives {baseline:.5f}; the trained reference gives {reference_loss:.5f}. You achieve "
-            f"**{ratio:.2f}** of the reference's improvement (passing: {c.pass_ratio}). "
-            f"{geometry['features_represented']} of {n} features have a direction (norm ≥ {REPRESENTED_NORM}); "
-            f"their interference |w_i·w_j| is at most {geometry['max_interference']:.3f} "
+            f"**{measured[own]['ratio']:.2f}** of the reference's improvement there, and "
+            f"**{measured[companion]['ratio']:.2f}** at sparsity {companion}; the weaker, {ratio:.2f}, counts "
+            f"(passing: {c.pass_ratio}). "
+            f"At sparsity {own}, {geometry['features_represented']} of {n} features have a direction "
+            f"(norm ≥ {REPRESENTED_NORM}); their interference |w_i·w_j| is at most {geometry['max_interference']:.3f} "
             f"(mean {geometry['mean_interference']:.3f})."
         )
         if not passed:
@@ -191,7 +236,8 @@ class SuperpositionToy(ExerciseKind):
             checks=checks,
             feedback=feedback,
             metrics={"loss": round(loss, 6), "baseline_loss": round(baseline, 6),
-                     "reference_loss": round(reference_loss, 6), "ratio": round(ratio, 4), **geometry},
+                     "reference_loss": round(reference_loss, 6), "ratio": round(ratio, 4),
+                     "ratios": {str(sparsity): round(m["ratio"], 4) for sparsity, m in measured.items()}, **geometry},
             figures=figures,
         )
 
