@@ -188,11 +188,14 @@ def _grade(kind: ExerciseKind, code: str, limits: Limits, worker: WarmWorker, va
     run_seed = derive_seed(seed, "run")
     inputs = {"kind": kind.slug, "models": public_names, "variant": variant, "inputs": kind.child_inputs()}
     result = worker.sandbox.run(code, child_side.public_run, inputs, limits, seed=run_seed)
-    shared = {"output": bounded(result.stdout or "", OUTPUT_KEPT, "output"), "device": worker.device}
     results = [result]
+
+    def outcome(verdict: Verdict, feedback: str, **graded: Any) -> GradingOutcome:
+        return GradingOutcome(verdict, feedback=feedback, output=bounded(result.stdout or "", OUTPUT_KEPT, "output"),
+                              resources=_resources(results), device=worker.device, **graded)
+
     if not result.ok:
-        return GradingOutcome(_sandbox_verdict(result), feedback=_learner_message(result), **shared,
-                              resources=_resources(results))
+        return outcome(_sandbox_verdict(result), _learner_message(result))
     spec = kind.outputs()
     hidden_outputs = {run.output for run in hidden_runs}
     try:  # the public run's outputs first, so their faults are told in full before any hidden run
@@ -201,40 +204,32 @@ def _grade(kind: ExerciseKind, code: str, limits: Limits, worker: WarmWorker, va
         outputs |= {name: field.clean(result.outputs[name], name)
                     for name, field in spec.optional.items() if name in result.outputs}
     except InvalidOutput as problem:
-        return GradingOutcome(Verdict.FAILED, feedback=bounded(str(problem), MESSAGE_KEPT, "message"), **shared,
-                              resources=_resources(results))
+        return outcome(Verdict.FAILED, bounded(str(problem), MESSAGE_KEPT, "message"))
     models = {name: _learner_model(name, variant, worker.device) for name in public_names}
     for run in hidden_runs:
         hidden_seed = hidden_model_seed(kind, run, variant, seed)
-        model = reparameterise.reparameterised(reference_models.load(run.model, worker.device), hidden_seed)
         hidden_inputs = {"entry": _reference(run.entry), "output": run.output,
                          "model": reparameterise.portable_variant(run.model, hidden_seed)}
         hidden = worker.sandbox.run(code, child_side.hidden_run, hidden_inputs, limits, seed=run_seed, quiet=True)
         results.append(hidden)
         if not hidden.ok:
-            return GradingOutcome(_sandbox_verdict(hidden), feedback=_hidden_failure(run, hidden, limits), **shared,
-                                  resources=_resources(results))
+            return outcome(_sandbox_verdict(hidden), _hidden_failure(run, hidden, limits))
         try:
             outputs[run.output] = spec.fields[run.output].clean(hidden.outputs.get(run.output), run.output)
         except InvalidOutput:  # its message would quote what came back, which may carry the hidden model
-            return GradingOutcome(Verdict.FAILED, feedback=_hidden_unusable(kind, run), **shared,
-                                  resources=_resources(results))
-        models[run.model] = model
+            return outcome(Verdict.FAILED, _hidden_unusable(kind, run))
+        models[run.model] = reparameterise.reparameterised(reference_models.load(run.model, worker.device), hidden_seed)
     try:
         grade = kind.grade(kind.validate_outputs(outputs), models, worker.device)
     except InvalidOutput as problem:
-        return GradingOutcome(Verdict.FAILED, feedback=bounded(str(problem), MESSAGE_KEPT, "message"), **shared,
-                              resources=_resources(results))
-    data = grade.as_dict()
-    return GradingOutcome(
+        return outcome(Verdict.FAILED, bounded(str(problem), MESSAGE_KEPT, "message"))
+    return outcome(
         Verdict.GRADED,
+        grade.feedback,
         score=grade.score,
         max_score=grade.max_score,
-        feedback=grade.feedback,
-        checks=data["checks"],
+        checks=grade.as_dict()["checks"],
         metrics=grade.metrics | ({"figures": grade.figures} if grade.figures else {}),
-        resources=_resources(results),
-        **shared,
     )
 
 
