@@ -74,7 +74,7 @@ def test_the_public_run_holds_no_hidden_weights_in_any_frame_or_object():
         "    return [(0, 0)]\n"
     )
     outcome = induction(hunt)
-    assert "NORMS" in outcome.output
+    assert "NORMS" in outcome.output, outcome.feedback
     assert f"{hidden_model_norm():.3f}" not in outcome.output
     assert "portable weights" not in outcome.output
 
