@@ -9,9 +9,7 @@ model whose weights are an exercise's answer); kinds without one run with ``mode
 from __future__ import annotations
 
 import base64
-import io
 import json
-import linecache
 import logging
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workers.celery_app import app
+from workers.exercises import child_side
 from workers.exercises.registry import get_kind
-from workers.reference_models import reparameterise  # at the top: a confined child cannot import it later
 
 if TYPE_CHECKING:  # the sandbox and the models are imported where used: web processes only start runs
     from workers.grading import WarmWorker
@@ -69,7 +67,8 @@ def run_code(
     from workers.grading import warm_worker
 
     worker = worker or warm_worker()
-    result = worker.sandbox.run("", run_in_child, {"code": code, "model": model_name, "variant": variant}, limits)
+    inputs = {"code": code, "model": model_name, "variant": variant, "max_figures": MAX_FIGURES}
+    result = worker.sandbox.run("", child_side.playground_run, inputs, limits)
     run = PlaygroundRun(
         status="ok" if result.ok else "stopped" if result.status in _STOPPED else "error",
         stdout=(result.stdout or "")[:OUTPUT_KEPT],
@@ -83,29 +82,6 @@ def run_code(
         run.figures = ["data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii") for png in pngs[:MAX_FIGURES]
                        if isinstance(png, np.ndarray) and png.dtype == np.uint8]
     return run
-
-
-def run_in_child(learner: dict[str, Any], inputs: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
-    """In the sandbox child: execute the learner's code with ``model`` defined, then collect open figures."""
-    from matplotlib import pyplot as plt
-
-    from workers.sandbox.child import FILENAME  # the name the sandbox shows learners' lines under
-
-    code = inputs["code"]
-    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
-    model = models.get(inputs["model"]) if inputs["model"] else None
-    if model is not None and reparameterise.applies_to(model):  # this child's own copy, as a grading child's
-        reparameterise.reparameterise_in_place(model, inputs["variant"])
-    namespace = {"__name__": "__main__", "model": model}
-    plt.close("all")
-    exec(compile(code, FILENAME, "exec", dont_inherit=True), namespace)
-    figures = []
-    for number in plt.get_fignums()[:MAX_FIGURES]:
-        buffer = io.BytesIO()
-        plt.figure(number).savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-        figures.append(np.frombuffer(buffer.getvalue(), dtype=np.uint8))
-    plt.close("all")
-    return {"figures": figures}
 
 
 # --- runs requested from the web: the worker runs them, Redis keeps the result a few minutes ---------------

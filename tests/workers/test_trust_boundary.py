@@ -185,6 +185,16 @@ def test_nothing_in_a_child_can_rebuild_an_answer():
     assert "LOADED [] IMPORTABLE []" in outcome.output
 
 
+def test_no_child_holds_django_celery_or_settings():
+    """The warm parent imports only the sandbox, the kinds and the models, whatever ran before."""
+    from workers.playground import run_code
+
+    probe = "import sys\nprint('FRAMEWORKS', sorted({m.split('.')[0] for m in sys.modules} & {'django', 'celery', 'config', 'grader'}))\n"
+    assert "FRAMEWORKS []" in run_code(probe, "induction-2l", LIMITS).stdout
+    graded = induction("import sys\n" + probe.replace("import sys\n", "") + InductionCircuit.reference_solution)
+    assert "FRAMEWORKS []" in graded.output
+
+
 RANDOM = "import torch\n\ndef solve(x):\n    print(torch.randn(3).tolist())\n    return x\n"
 ONE_CASE = {"function": "solve", "cases": [{"args": [1], "expected": 1}], "reference_solution": "def solve(x):\n    return x\n"}
 
