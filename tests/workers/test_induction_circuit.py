@@ -39,6 +39,46 @@ def test_a_detector_that_measures_attention_finds_both_circuits():
     assert outcome.metrics["hidden"] == {"passed": True}
 
 
+KNOCKOUT_SOLUTION = """import torch
+
+
+def find_induction_circuit(model):
+    \"\"\"Knock each head out (mean ablation) on repeated random words; keep the heads induction needs.\"\"\"
+    generator = torch.Generator().manual_seed(1)
+    words = torch.randint(1, model.cfg.d_vocab, (32, 12), generator=generator)
+    tokens = torch.cat([torch.zeros(32, 1, dtype=torch.long), words, words], dim=1)
+
+    def loss(hooks):
+        logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
+        log_probs = logits[:, 13:-1].log_softmax(-1)
+        return -log_probs.gather(-1, tokens[:, 14:, None]).mean().item()
+
+    clean = loss([])
+    circuit = []
+    for layer in range(model.cfg.n_layers):
+        for head in range(model.cfg.n_heads):
+            def ablate(z, hook, head=head):
+                z = z.clone()
+                z[:, :, head] = z[:, :, head].mean(dim=0, keepdim=True)
+                return z
+            if loss([(f"blocks.{layer}.attn.hook_z", ablate)]) - clean > 0.1:
+                circuit.append((layer, head))
+    return circuit
+"""
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_an_independent_solution_that_knocks_heads_out_also_finds_both_circuits(variant):
+    outcome = grade_code("induction-circuit", {}, KNOCKOUT_SOLUTION, LIMITS, variant=variant)
+    assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 1.0), outcome.feedback
+
+
+def test_the_previous_token_heads_alone_score_nothing():
+    outcome = grade(InductionCircuit.reference_solution.replace("induction[head] > threshold or ", ""))
+    assert not outcome.checks["reference model: sufficiency"]["passed"]
+    assert outcome.score == 0.0
+
+
 def test_hard_coding_the_public_models_heads_fails_on_the_hidden_model():
     outcome = grade(returning(public_circuit()))
     assert outcome.checks["reference model: sufficiency"]["passed"]
