@@ -9,6 +9,7 @@ by a hash of the source text, since one lesson page renders well over a hundred 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Iterator
 
@@ -24,8 +25,10 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from courses import figures
 
+logger = logging.getLogger(__name__)
+
 # Bump when the rendering changes, so cached HTML from the old renderer is not served.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 CACHE_SECONDS = 24 * 3600
 FIGURE_SCHEME = "figure:"
 # latex2mathml passes unknown commands through as text, e.g. <mi>\\foo</mi>.
@@ -75,7 +78,12 @@ class MarkdownProblem(ValueError):
 
 
 def _latex_to_mathml(latex: str, options: dict) -> str:
-    return latex2mathml.converter.convert(latex, display="block" if options["display_mode"] else "inline")
+    """MathML for ``latex``; a formula the converter cannot read is shown as its escaped source instead."""
+    try:
+        return latex2mathml.converter.convert(latex, display="block" if options["display_mode"] else "inline")
+    except Exception:  # noqa: BLE001 - latex2mathml raises many unrelated types (and RecursionError) for bad input
+        delimiter = "$$" if options["display_mode"] else "$"
+        return f'<code class="math-source">{escape(delimiter + latex + delimiter)}</code>'
 
 
 def _hide_figure_paragraphs(state) -> None:
@@ -130,14 +138,29 @@ def _sanitize(html: str) -> str:
     )
 
 
+def _valid_unicode(text: str) -> str:
+    """``text`` with any lone surrogate replaced, since neither hashing nor the sanitizer accepts one."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _render_safely(render, text: str) -> str:
+    """Rendered and sanitized HTML; should the renderer fail on some text, the text is shown escaped instead."""
+    try:
+        return _sanitize(render(text))
+    except Exception:  # noqa: BLE001 - a page or an API response must never fail on the text it shows
+        logger.exception("could not render Markdown; showing it as plain text")
+        return f'<pre class="unrendered">{escape(text)}</pre>'
+
+
 def _cached(kind: str, text: str, render) -> SafeString:
+    text = _valid_unicode(text)
     digest = hashlib.sha256(text.encode()).hexdigest()
     key = f"courses:md:{RENDERER_VERSION}:{kind}:{digest}"
     html = cache.get(key)
     if html is None:
-        html = _sanitize(render(text))
+        html = _render_safely(render, text)
         cache.set(key, html, CACHE_SECONDS)
-    return mark_safe(html)  # noqa: S308 - sanitized by nh3 just above
+    return mark_safe(html)  # noqa: S308 - sanitized by nh3, or escaped
 
 
 def render_markdown(text: str) -> SafeString:

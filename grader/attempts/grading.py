@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from courses.models import AnswerPart, Question
 from grader.attempts.answers import AnswerError, Value, off_components, parse_answer
+from grader.text_input import TextRefused, check_text
 
 
 class InvalidAnswers(ValueError):
@@ -62,8 +63,9 @@ def grade_parts(
     errors: dict[str, str] = {}
     for part in parts:
         try:
-            received[part.key] = parse_answer(typed.get(part.key, ""), expected[part.key])
-        except AnswerError as error:
+            text = check_text(typed.get(part.key, ""), what="This answer")
+            received[part.key] = parse_answer(text, expected[part.key])
+        except (AnswerError, TextRefused) as error:
             errors[part.key] = str(error)
     if errors:
         raise InvalidAnswers(errors)

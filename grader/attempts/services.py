@@ -17,6 +17,7 @@ from courses.models import GradedItem, PracticeProblem, Question, Quiz
 from grader.attempts.grading import InvalidAnswers, check_selection, choice_score, grade_parts
 from grader.attempts.selectors import expected_answers, item_field, learner_variant, quiz_questions
 from grader.models import ProblemAttempt, QuestionResponse, QuizAttempt, SelfAssessment
+from grader.text_input import TextRefused, check_text
 
 T = TypeVar("T")
 _RACE_RETRIES = 3
@@ -134,6 +135,10 @@ def write_self_assessment(learner_id: int, problem: PracticeProblem, response: s
     """Keep the learner's own answer; it is fixed once written, since the reference answer shows next."""
     if problem.grading != GradedItem.Grading.SELF_ASSESSED:
         raise AttemptRefused(f"“{problem.title}” is not self-assessed.")
+    try:
+        check_text(response, what="Your answer")
+    except TextRefused as refused:
+        raise InvalidAnswers({"response": str(refused)}) from None
     if not response.strip():
         raise InvalidAnswers({"response": "Write your answer before you see the reference answer; received nothing."})
     assessment, created = SelfAssessment.objects.get_or_create(

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from courses.models import GradedItem
 from grader.attempts import selectors, services
 from grader.attempts.grading import InvalidAnswers
+from grader.text_input import parse_id
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -64,7 +65,11 @@ def problem(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
                 if "response" in request.POST:
                     services.write_self_assessment(request.user.pk, item, request.POST["response"])
                 else:
-                    points = [int(pk) for pk in request.POST.getlist("points") if pk.isdigit()]
+                    typed_points = request.POST.getlist("points")
+                    points = [parse_id(pk) for pk in typed_points]
+                    if None in points:
+                        bad = ", ".join(repr(pk[:20]) for pk, point in zip(typed_points, points) if point is None)
+                        raise InvalidAnswers({"points": f"Expected rubric point numbers of this problem; received {bad}."})
                     services.assess_self(request.user.pk, item, points)
             else:
                 services.submit_problem(request.user.pk, item, typed=typed, selected=request.POST.getlist("choice"))
@@ -77,7 +82,7 @@ def problem(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     state = selectors.problem_state(item, request.user.pk)
     if errors:
         state.typed = typed
-    return render(request, "grader/attempts/problem_page.html", {"state": state, "errors": errors})
+    return render(request, "grader/attempts/problem_page.html", {"state": state, "errors": errors}, status=422 if errors else 200)
 
 
 @login_required
@@ -90,9 +95,11 @@ def variants(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """Every learner's numbers and expected answers for one item, so instructors can check a learner's work."""
     item = selectors.graded_item(kind, pk, published=False)
     learners = get_user_model().objects.filter(is_active=True).order_by("username")
-    learner_id = request.GET.get("learner", "")
-    if learner_id.isdigit():
-        learners = learners.filter(pk=int(learner_id))
+    if request.GET.get("learner"):
+        learner_id = parse_id(request.GET["learner"])
+        if learner_id is None:
+            return HttpResponseBadRequest("The learner parameter must be a learner's id, written in digits 0-9.", content_type="text/plain")
+        learners = learners.filter(pk=learner_id)
     parts = list(item.parts.all())
     rows = []
     for learner in learners:

@@ -7,12 +7,13 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from grader.models import CodeExercise
-from grader.submissions.services import MAX_CODE_BYTES, SubmissionRefused
+from grader.submissions.services import MAX_CODE_BYTES, SubmissionRefused, check_code
 from workers import playground
 
 
 def start_run(*, learner: AbstractBaseUser, exercise: CodeExercise, code: str) -> str:
     """Queues a run of ``code`` for ``exercise`` and returns its id. Raises ``SubmissionRefused`` for unusable code."""
+    check_code(code)
     if not code.strip():
         raise SubmissionRefused("Your code is empty. Write something in the editor, then run it.")
     size = len(code.encode())

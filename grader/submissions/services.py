@@ -25,6 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from grader.models import CodeExercise, Submission, SubmissionEvent
+from grader.text_input import TextRefused, check_text
 from workers.grading import GradingOutcome, Verdict, grade_exercise
 from workers.tasks import grade_submission
 
@@ -44,6 +45,7 @@ class SubmissionRefused(Exception):
 
 def submit(*, learner: AbstractBaseUser, exercise: CodeExercise, code: str) -> Submission:
     """Creates a queued submission and sends it to the exercise's queue once the row is committed."""
+    check_code(code)
     size = len(code.encode())
     if not code.strip():
         raise SubmissionRefused("Your code is empty. Write your solution in the editor, then submit.")
@@ -63,6 +65,14 @@ def submit(*, learner: AbstractBaseUser, exercise: CodeExercise, code: str) -> S
         SubmissionEvent.objects.create(submission=submission, to_state=State.QUEUED, detail="submitted")
         _send_on_commit(submission)
     return submission
+
+
+def check_code(code: str) -> None:
+    """Refuses code that is not valid Unicode text (a lone surrogate cannot be stored or run)."""
+    try:
+        check_text(code, what="Your code")
+    except TextRefused as refused:
+        raise SubmissionRefused(str(refused)) from None
 
 
 def _check_limits(learner: AbstractBaseUser) -> None:
