@@ -128,10 +128,22 @@ def _build_parser() -> MarkdownIt:
 _parser = _build_parser()
 
 
-def _sanitize(html: str) -> str:
+def _build_feedback_parser() -> MarkdownIt:
+    """Markdown for text that learner code influenced: links, images and references stay literal text."""
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
+    md.disable(["image", "link", "autolink", "reference"])
+    dollarmath_plugin(md, allow_labels=False, double_inline=True, renderer=_latex_to_mathml)
+    return md
+
+
+_feedback_parser = _build_feedback_parser()
+FEEDBACK_TAGS = ALLOWED_TAGS - {"a", "img"}
+
+
+def _sanitize(html: str, tags: set[str] = ALLOWED_TAGS) -> str:
     return nh3.clean(
         html,
-        tags=ALLOWED_TAGS,
+        tags=tags,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
@@ -143,22 +155,22 @@ def _valid_unicode(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _render_safely(render, text: str) -> str:
+def _render_safely(render, text: str, tags: set[str]) -> str:
     """Rendered and sanitized HTML; should the renderer fail on some text, the text is shown escaped instead."""
     try:
-        return _sanitize(render(text))
+        return _sanitize(render(text), tags)
     except Exception:  # noqa: BLE001 - a page or an API response must never fail on the text it shows
         logger.exception("could not render Markdown; showing it as plain text")
         return f'<pre class="unrendered">{escape(text)}</pre>'
 
 
-def _cached(kind: str, text: str, render) -> SafeString:
+def _cached(kind: str, text: str, render, tags: set[str] = ALLOWED_TAGS) -> SafeString:
     text = _valid_unicode(text)
     digest = hashlib.sha256(text.encode()).hexdigest()
     key = f"courses:md:{RENDERER_VERSION}:{kind}:{digest}"
     html = cache.get(key)
     if html is None:
-        html = _render_safely(render, text)
+        html = _render_safely(render, text, tags)
         cache.set(key, html, CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 - sanitized by nh3, or escaped
 
@@ -171,6 +183,16 @@ def render_markdown(text: str) -> SafeString:
 def render_markdown_inline(text: str) -> SafeString:
     """One line of Markdown (a choice, a label) to sanitized HTML without a surrounding <p>."""
     return _cached("inline", text, _parser.renderInline)
+
+
+def render_feedback(text: str) -> SafeString:
+    """Grading feedback, which quotes learner code's exceptions and output, to sanitized HTML.
+
+    Emphasis, code and math render; links, images and link references are shown as the text they are,
+    and the sanitizer drops any <a> or <img> besides, so learner text never becomes a live external
+    link or image in their own (or staff's) view.
+    """
+    return _cached("feedback", text, _feedback_parser.render, FEEDBACK_TAGS)
 
 
 def _walk(tokens: list[Token], line: int = 0) -> Iterator[tuple[Token, int]]:

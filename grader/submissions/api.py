@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
-from courses.rendering import render_markdown
+from courses.rendering import render_feedback
 from grader.models import Submission
 from grader.submissions import selectors, services
 
@@ -56,7 +56,7 @@ class SubmissionOut(Schema):
 
     @staticmethod
     def resolve_feedback_html(obj: Submission) -> str:
-        return str(render_markdown(obj.feedback)) if obj.feedback else ""
+        return str(render_feedback(obj.feedback)) if obj.feedback else ""
 
 
 class Refusal(Schema):

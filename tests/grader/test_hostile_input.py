@@ -85,3 +85,17 @@ def test_feedback_quoting_a_broken_formula_keeps_the_submissions_api_working(lea
     one = learner_client.get(f"/api/submissions/{submission.pk}")
     assert (listed.status_code, one.status_code) == (200, 200)
     assert "\\frac{" in one.json()["feedback_html"]
+
+
+def test_feedback_quoting_learner_markdown_has_no_live_images_or_links(learner_client, learner, code_exercise, no_broker):
+    submission = services.submit(learner=learner, exercise=code_exercise, code=CORRECT_ADD)
+    message = (
+        "Your code raised ValueError: ![t](https://host/t.png) click [x](https://evil.example/) "
+        "or <https://evil.example/auto> ![r][ref]\n\n[ref]: https://host/r.png\n\n<img src=https://host/i.png>"
+    )
+    Submission.objects.filter(pk=submission.pk).update(state="graded", score=0, max_score=1, feedback=message)
+    for body in [learner_client.get(f"/api/submissions/{submission.pk}").json(), learner_client.get("/api/submissions").json()[0]]:
+        html = body["feedback_html"]
+        assert "<img" not in html and "<a" not in html and "href=" not in html and 'src="' not in html
+        assert "https://host/t.png" in html  # shown as text, for the learner to read
+        assert "ValueError" in html
