@@ -89,16 +89,29 @@ class QuizAttemptAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "grader/attempts/admin/item_analysis.html", context)
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """A text cell that a spreadsheet would read as a formula gets a leading ``'``; other cells are kept as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def gradebook_csv(book: selectors.Gradebook) -> HttpResponse:
     """One row per learner: best score per item (blank when not attempted) and attempts per item."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="gradebook.csv"'
     writer = csv.writer(response)
     labels = [f"{ref.lesson.code} {ref.title}" for ref in book.items]
-    writer.writerow(["learner", "email", *labels, *(f"{label} (attempts)" for label in labels)])
+    # Every cell goes through safe_cell: usernames, emails and item titles are whatever was stored.
+    writer.writerow([safe_cell(cell) for cell in ["learner", "email", *labels, *(f"{label} (attempts)" for label in labels)]])
     for learner, row in book.rows:
         best = ["" if score.best is None else f"{score.best:.3f}" for score in row]
-        writer.writerow([learner.get_username(), learner.email, *best, *(score.attempts for score in row)])
+        cells = [learner.get_username(), learner.email, *best, *(score.attempts for score in row)]
+        writer.writerow([safe_cell(cell) for cell in cells])
     return response
 
 

@@ -62,3 +62,22 @@ def test_the_attempt_list_links_to_both(answered, staff_client):
     page = staff_client.get(reverse("admin:grader_quizattempt_changelist")).content.decode()
     assert reverse("admin:grader_gradebook") in page
     assert reverse("admin:grader_item_analysis", args=[answered.pk]) in page
+
+
+@pytest.mark.parametrize(
+    ("username", "email"),
+    [("+cmd", "=cmd|'/Ccalc'!A0@x.org"), ("-2+3", "@SUM(1+1)@x.org"), ("=HYPERLINK", "ok@x.org")],
+)
+def test_the_gradebook_csv_never_starts_a_cell_with_a_formula_character(answered, staff_client, django_user_model, username, email):
+    django_user_model.objects.create_user(username, email, "pw-123-abc")
+    rows = list(csv.reader(io.StringIO(staff_client.get(reverse("admin:grader_gradebook"), {"format": "csv"}).content.decode())))
+    row = next(row for row in rows if row[0].lstrip("'") == username)
+    assert row[:2] == ["'" + username, email if email.startswith("ok") else "'" + email]
+    for cell in (cell for row in rows for cell in row):
+        assert not cell or cell[0] not in "=+-@\t\r"
+
+
+def test_tab_and_carriage_return_prefixes_are_neutralised_too():
+    from grader.attempts.admin import safe_cell
+
+    assert [safe_cell(v) for v in ["\t=1", "\r=1", "plain", "", 3, "1.000"]] == ["'\t=1", "'\r=1", "plain", "", 3, "1.000"]
