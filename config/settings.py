@@ -154,3 +154,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Log-in and sign-up throttling (accounts.throttle): failures per window, per account and per address.
+LOGIN_THROTTLE_WINDOW = float(os.environ.get("LOGIN_THROTTLE_WINDOW", str(15 * 60)))  # seconds
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))  # a classroom may share one
+SIGNUP_THROTTLE_WINDOW = float(os.environ.get("SIGNUP_THROTTLE_WINDOW", str(60 * 60)))  # seconds
+SIGNUPS_PER_ADDRESS = int(os.environ.get("SIGNUPS_PER_ADDRESS", "10"))
