@@ -161,3 +161,7 @@ LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5
 LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))  # a classroom may share one
 SIGNUP_THROTTLE_WINDOW = float(os.environ.get("SIGNUP_THROTTLE_WINDOW", str(60 * 60)))  # seconds
 SIGNUPS_PER_ADDRESS = int(os.environ.get("SIGNUPS_PER_ADDRESS", "10"))
+
+# Longest answers accepted (grader.text_input): per numeric answer part, and per written (self-assessed) answer.
+ANSWER_MAX_CHARS = int(os.environ.get("ANSWER_MAX_CHARS", "1000"))
+WRITTEN_ANSWER_MAX_CHARS = int(os.environ.get("WRITTEN_ANSWER_MAX_CHARS", "20000"))

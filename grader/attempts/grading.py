@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from courses.models import AnswerPart, Question
 from grader.attempts.answers import AnswerError, Value, off_components, parse_answer
 from grader.text_input import TextRefused, check_text
@@ -63,7 +65,7 @@ def grade_parts(
     errors: dict[str, str] = {}
     for part in parts:
         try:
-            text = check_text(typed.get(part.key, ""), what="This answer")
+            text = check_text(typed.get(part.key, ""), what="This answer", max_chars=settings.ANSWER_MAX_CHARS)
             received[part.key] = parse_answer(text, expected[part.key])
         except (AnswerError, TextRefused) as error:
             errors[part.key] = str(error)

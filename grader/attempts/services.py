@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -136,7 +137,7 @@ def write_self_assessment(learner_id: int, problem: PracticeProblem, response: s
     if problem.grading != GradedItem.Grading.SELF_ASSESSED:
         raise AttemptRefused(f"“{problem.title}” is not self-assessed.")
     try:
-        check_text(response, what="Your answer")
+        check_text(response, what="Your answer", max_chars=settings.WRITTEN_ANSWER_MAX_CHARS)
     except TextRefused as refused:
         raise InvalidAnswers({"response": str(refused)}) from None
     if not response.strip():

@@ -99,3 +99,30 @@ def test_feedback_quoting_learner_markdown_has_no_live_images_or_links(learner_c
         assert "<img" not in html and "<a" not in html and "href=" not in html and 'src="' not in html
         assert "https://host/t.png" in html  # shown as text, for the learner to read
         assert "ValueError" in html
+
+
+def test_a_numeric_answer_over_1000_characters_is_refused_and_not_stored(learner_client, problem_1, settings):
+    from grader.models import ProblemAttempt
+
+    assert settings.ANSWER_MAX_CHARS == 1000
+    url = f"/api/attempts/problems/practice-problem/{problem_1.pk}"
+    parts = {"f1-f4": "0.6", "f2-f4": "0.6", "f3-f4": "0.528", "f4-squared-norm": "1"}
+    response = post_json(learner_client, url, {"parts": {**parts, "f1-f4": "0" * 790_000 + ".6"}})
+    assert response.status_code == 422
+    assert "the limit is 1,000 characters" in response.json()["errors"]["f1-f4"]
+    assert not ProblemAttempt.objects.exists()
+    padded = "0.6" + " " * 997  # at the limit: accepted
+    assert post_json(learner_client, url, {"parts": {**parts, "f1-f4": padded}}).status_code == 201
+
+
+def test_a_written_answer_over_20000_characters_is_refused_and_not_stored(learner_client, problem_2, settings):
+    assert settings.WRITTEN_ANSWER_MAX_CHARS == 20_000
+    url = f"/api/attempts/problems/practice-problem/{problem_2.pk}/written"
+    response = post_json(learner_client, url, {"response": "x" * 2_400_000})
+    assert response.status_code == 422
+    assert "the limit is 20,000 characters" in response.json()["errors"]["response"]
+    assert not SelfAssessment.objects.exists()
+    page = learner_client.post(reverse("grader:problem", args=["practice-problem", problem_2.pk]), {"response": "y" * 20_001})
+    assert page.status_code == 422 and "the limit is 20,000 characters" in page.content.decode()
+    assert not SelfAssessment.objects.exists()
+    assert post_json(learner_client, url, {"response": "z" * 20_000}).status_code == 201
