@@ -145,6 +145,10 @@ GRADER_MAX_PENDING = int(os.environ.get("GRADER_MAX_PENDING", "3"))  # queued or
 GRADER_RATE_LIMIT = int(os.environ.get("GRADER_RATE_LIMIT", "10"))  # submissions per learner per minute
 GRADER_QUEUED_TIMEOUT = float(os.environ.get("GRADER_QUEUED_TIMEOUT", "300"))  # resend if not picked up by then
 GRADER_RUNNING_GRACE = float(os.environ.get("GRADER_RUNNING_GRACE", "30"))  # beyond the wall limit: the worker died
+# The private Redis (workers.broker) refuses writes beyond this instead of evicting anything (noeviction).
+REDIS_MAXMEMORY = os.environ.get("REDIS_MAXMEMORY", "512mb")
+# A playground run counts against its learner's GRADER_MAX_PENDING until it finished, or this long.
+PLAYGROUND_PENDING_TIMEOUT = float(os.environ.get("PLAYGROUND_PENDING_TIMEOUT", "600"))
 GRADER_MAX_DELIVERIES = int(os.environ.get("GRADER_MAX_DELIVERIES", "3"))  # then give up with state `error`
 
 LOGGING = {

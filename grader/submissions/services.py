@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from grader import limits
 from grader.models import CodeExercise, Submission, SubmissionEvent
 from grader.text_input import TextRefused, check_text
 from workers.grading import GradingOutcome, Verdict, grade_exercise
@@ -77,25 +78,12 @@ def check_code(code: str) -> None:
 
 def _check_limits(learner: AbstractBaseUser) -> None:
     pending = Submission.objects.filter(learner=learner, state__in=[State.QUEUED, State.RUNNING]).count()
-    if pending >= settings.GRADER_MAX_PENDING:
-        raise SubmissionRefused(
-            f"You already have {pending} submission{'s' if pending != 1 else ''} waiting to be graded "
-            f"(at most {settings.GRADER_MAX_PENDING} at once). Submit again when one has finished.",
-            status=429,
-        )
-    window_start = timezone.now() - timedelta(minutes=1)
-    recent = list(
-        Submission.objects.filter(learner=learner, created_at__gte=window_start)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-    )
-    if len(recent) >= settings.GRADER_RATE_LIMIT:
-        wait = (recent[-settings.GRADER_RATE_LIMIT] - window_start).total_seconds()
-        raise SubmissionRefused(
-            f"You have submitted {len(recent)} times in the last minute (the limit is {settings.GRADER_RATE_LIMIT}). "
-            f"Please wait {max(1, round(wait))} seconds before submitting again.",
-            status=429,
-        )
+    recent = Submission.objects.filter(learner=learner, created_at__gte=timezone.now() - limits.WINDOW)
+    try:
+        limits.check_pending(pending, settings.GRADER_MAX_PENDING, limits.SUBMISSIONS)
+        limits.check_rate(list(recent.values_list("created_at", flat=True)), settings.GRADER_RATE_LIMIT, limits.SUBMISSIONS)
+    except limits.LimitReached as reached:
+        raise SubmissionRefused(str(reached), status=reached.status) from None
 
 
 def _send_on_commit(submission: Submission) -> None:

@@ -1,4 +1,4 @@
-"""The playground's JSON API: a run is queued on the exercise's queue, its result is only its author's, and
+"""The playground's JSON API: a run is queued on the playground queue, its result is only its author's, and
 nothing is recorded as a submission. (The run itself, through the sandbox: tests/workers/test_playground.py.)"""
 
 import json
@@ -38,7 +38,7 @@ def test_a_run_is_queued_with_the_exercises_limits_and_model_and_records_no_subm
     response = start(learner_client, "circuit", "print(model.cfg)")
     assert response.status_code == 202
     (run_id, learner_id, code, model, limits), queue = sent[0]
-    assert (run_id, learner_id, code, model, queue) == (response.json()["id"], learner.pk, "print(model.cfg)", "induction-2l", "gpu")
+    assert (run_id, learner_id, code, model, queue) == (response.json()["id"], learner.pk, "print(model.cfg)", "induction-2l", "playground")
     assert limits["wall_seconds"] == 5.0 and limits["memory_bytes"] == 1024 * 1024 * 1024
     assert learner_client.get(f"/api/playground/runs/{run_id}").json()["status"] == "queued"
     assert not Submission.objects.exists()

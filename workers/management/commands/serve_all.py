@@ -7,7 +7,8 @@ seconds in this process. Every line a child prints is prefixed with its name ([r
 
 Queues: on a machine without a GPU every worker consumes both ``cpu`` and ``gpu``, so every exercise
 runs (on the CPU). With a GPU, one extra worker consumes ``gpu`` (and ``cpu`` too with ``--gpu-takes-cpu``)
-and the others consume ``cpu``.
+and the others consume ``cpu``. Playground runs have their own queue, ``playground``, and their own
+worker(s) (``--playground-workers``, at least 1), so they never delay a graded submission.
 """
 
 from __future__ import annotations
@@ -30,12 +31,19 @@ STOP_TIMEOUT = 20.0  # seconds a worker may take to finish its current task on s
 
 
 def worker_queues(workers: int, has_gpu: bool, gpu_takes_cpu: bool) -> list[tuple[str, str]]:
-    """(name, queues) of each worker process to start."""
+    """(name, queues) of each worker process that grades submissions."""
     if not has_gpu:
         return [(f"worker-{n}", "cpu,gpu") for n in range(1, workers + 1)]
     return [("worker-gpu", "gpu,cpu" if gpu_takes_cpu else "gpu")] + [
         (f"worker-{n}", "cpu") for n in range(1, workers + 1)
     ]
+
+
+def playground_worker_queues(count: int) -> list[tuple[str, str]]:
+    """(name, queues) of the workers that run playground code: never a submission queue."""
+    from workers.playground import QUEUE
+
+    return [(f"worker-playground-{n}", QUEUE) for n in range(1, max(1, count) + 1)]
 
 
 class Command(BaseCommand):
@@ -46,10 +54,13 @@ class Command(BaseCommand):
         parser.add_argument("--web", choices=["runserver", "gunicorn"], default="runserver",
                             help="runserver also serves the static files; gunicorn needs them served in front of it.")
         parser.add_argument("--workers", type=int, default=1, help="CPU worker processes.")
+        parser.add_argument("--playground-workers", type=int, default=1,
+                            help="Worker processes for playground runs only (at least 1).")
         parser.add_argument("--gpu-takes-cpu", action="store_true", help="With a GPU, its worker also consumes cpu.")
         parser.add_argument("--sweep-every", type=float, default=30.0, help="Seconds between sweeps.")
 
-    def handle(self, *args, addr: str, web: str, workers: int, gpu_takes_cpu: bool, sweep_every: float, **options) -> None:
+    def handle(self, *args, addr: str, web: str, workers: int, playground_workers: int, gpu_takes_cpu: bool,
+               sweep_every: float, **options) -> None:
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.output_lock = threading.Lock()
         self.stopping = threading.Event()
@@ -67,7 +78,8 @@ class Command(BaseCommand):
                 self._log("sweeper", f"private Redis on {socket_path} (set REDIS_URL to use another)")
             import torch
 
-            for name, queues in worker_queues(workers, torch.cuda.is_available(), gpu_takes_cpu):
+            graders = worker_queues(workers, torch.cuda.is_available(), gpu_takes_cpu)
+            for name, queues in graders + playground_worker_queues(playground_workers):
                 self._spawn(name, [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
                                    "-Q", queues, "-c", "1", "-n", f"{name}@%h", "--without-gossip",
                                    "--without-mingle", "-l", "INFO"])
