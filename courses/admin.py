@@ -128,7 +128,7 @@ class GradedItemAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["lesson", "order", "title", "statement"]}),
         ("Hidden until revealed", {"fields": ["solution", "answer"]}),
-        ("Grading", {"fields": ["grading", "generator", "generator_params"]}),
+        ("Grading", {"fields": ["grading", "generator", "generator_params", "attempts_per_minute"]}),
     ]
 
 
@@ -158,7 +158,7 @@ class QuestionInline(admin.StackedInline):
 
 @admin.register(Quiz)
 class QuizAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "attempts_allowed", "feedback_timing", "shuffle_choices"]
+    list_display = ["__str__", "attempts_allowed", "attempts_per_minute", "feedback_timing", "shuffle_choices"]
     inlines = [QuestionInline]
 
 

@@ -156,6 +156,9 @@ class GradedItem(OrderedRow):
     grading = models.CharField(max_length=10, choices=Grading.choices, default=Grading.NONE)
     generator = models.CharField(max_length=80, blank=True)
     generator_params = models.JSONField(default=dict, blank=True)
+    attempts_per_minute = models.PositiveSmallIntegerField(
+        default=10, help_text="Attempts one learner may submit in any minute (against guessing by script); 0 means no limit."
+    )
 
     class Meta(OrderedRow.Meta):
         abstract = True
@@ -240,6 +243,9 @@ class Quiz(models.Model):
     lesson = models.OneToOneField(Lesson, on_delete=models.CASCADE, related_name="quiz")
     title = models.CharField(max_length=200, default="Quiz")
     attempts_allowed = models.PositiveSmallIntegerField(default=3, help_text="0 means unlimited.")
+    attempts_per_minute = models.PositiveSmallIntegerField(
+        default=5, help_text="Attempts one learner may submit in any minute (against guessing by script); 0 means no limit."
+    )
     shuffle_choices = models.BooleanField(default=False, help_text="Shuffled once per learner, stable afterwards.")
     feedback_timing = models.CharField(max_length=4, choices=FeedbackTiming.choices, default=FeedbackTiming.EACH_ATTEMPT)
 

@@ -227,8 +227,8 @@ def _answer(write: Callable[[], object], status: int, read: Callable[[], dict]) 
         write()
     except InvalidAnswers as invalid:
         return Status(422, {"detail": "Some answers could not be read; nothing was recorded.", "errors": invalid.errors})
-    except services.AttemptRefused as refused:
-        return Status(409, {"detail": str(refused), "errors": {}})
+    except services.AttemptRefused as refused:  # 409, or 429 when attempts come faster than the item allows
+        return Status(refused.status, {"detail": str(refused), "errors": {}})
     return Status(status, read())
 
 
@@ -238,7 +238,7 @@ def get_quiz(request: HttpRequest, quiz_id: int):
     return _quiz(selectors.quiz_state(selectors.published_quiz(quiz_id), request.user.pk))
 
 
-@router.post("/quizzes/{quiz_id}", response={201: QuizOut, 409: Refusal, 422: Refusal})
+@router.post("/quizzes/{quiz_id}", response={201: QuizOut, 409: Refusal, 422: Refusal, 429: Refusal})
 def submit_quiz(request: HttpRequest, quiz_id: int, payload: QuizAnswers):
     quiz = selectors.published_quiz(quiz_id)
     questions = selectors.quiz_questions(quiz)
@@ -258,7 +258,7 @@ def get_problem(request: HttpRequest, kind: str, item_id: int):
     return _problem(selectors.problem_state(selectors.graded_item(kind, item_id), request.user.pk))
 
 
-@router.post("/problems/{kind}/{item_id}", response={201: ProblemOut, 409: Refusal, 422: Refusal})
+@router.post("/problems/{kind}/{item_id}", response={201: ProblemOut, 409: Refusal, 422: Refusal, 429: Refusal})
 def submit_problem(request: HttpRequest, kind: str, item_id: int, payload: ProblemAnswers):
     item = selectors.graded_item(kind, item_id)
     return _answer(

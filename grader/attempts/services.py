@@ -8,13 +8,16 @@ the loser re-counts and, if the limit is reached meanwhile, is refused like any 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from courses.models import GradedItem, PracticeProblem, Question, Quiz
+from grader import limits
 from grader.attempts.grading import InvalidAnswers, check_selection, choice_score, grade_parts
 from grader.attempts.selectors import expected_answers, item_field, learner_variant, quiz_questions
 from grader.models import ProblemAttempt, QuestionResponse, QuizAttempt, SelfAssessment
@@ -27,8 +30,33 @@ _RACE_RETRIES = 3
 class AttemptRefused(Exception):
     """The learner may not submit this now; the message says why."""
 
+    status = 409
 
-def _numbered(create: Callable[[int], T], count: Callable[[], int], limit: int = 0) -> T:
+
+class TooManyAttempts(AttemptRefused):
+    """More attempts at one item in a minute than the item allows (``attempts_per_minute``)."""
+
+    status = 429
+
+
+def _check_rate(learner_id: int, item: Quiz | GradedItem, recent: Callable[[datetime], Iterable[datetime]]) -> None:
+    """Refuses the attempt when the learner already made the item's ``attempts_per_minute`` in the last minute.
+
+    Called inside the attempt's transaction, after locking the learner's row, so parallel attempts are
+    counted one after the other."""
+    if not item.attempts_per_minute:
+        return
+    get_user_model().objects.select_for_update().only("pk").get(pk=learner_id)
+    now = timezone.now()
+    try:
+        limits.check_rate(list(recent(now - limits.WINDOW)), item.attempts_per_minute, limits.ATTEMPTS, now=now,
+                          where=f" at “{item}”")
+    except limits.LimitReached as reached:
+        raise TooManyAttempts(str(reached)) from None
+
+
+def _numbered(create: Callable[[int], T], count: Callable[[], int], limit: int = 0,
+              check_rate: Callable[[], None] = lambda: None) -> T:
     """Create the next-numbered attempt, retrying when a concurrent submission took the number."""
     for _ in range(_RACE_RETRIES):
         used = count()
@@ -36,6 +64,7 @@ def _numbered(create: Callable[[int], T], count: Callable[[], int], limit: int =
             raise AttemptRefused(f"You have used all {limit} attempts allowed for this quiz.")
         try:
             with transaction.atomic():
+                check_rate()
                 return create(used + 1)
         except IntegrityError:
             continue
@@ -88,7 +117,11 @@ def submit_quiz(
     def count() -> int:
         return known.pop() if known else QuizAttempt.objects.filter(learner_id=learner_id, quiz=quiz).count()
 
-    return _numbered(create, count, quiz.attempts_allowed)
+    def recent(since: datetime) -> Iterable[datetime]:
+        return QuizAttempt.objects.filter(learner_id=learner_id, quiz=quiz, submitted_at__gte=since).values_list(
+            "submitted_at", flat=True)
+
+    return _numbered(create, count, quiz.attempts_allowed, lambda: _check_rate(learner_id, quiz, recent))
 
 
 def submit_problem(
@@ -129,7 +162,11 @@ def submit_problem(
     def count() -> int:
         return ProblemAttempt.objects.filter(learner_id=learner_id, **owner).count()
 
-    return _numbered(create, count)
+    def recent(since: datetime) -> Iterable[datetime]:
+        return ProblemAttempt.objects.filter(learner_id=learner_id, submitted_at__gte=since, **owner).values_list(
+            "submitted_at", flat=True)
+
+    return _numbered(create, count, check_rate=lambda: _check_rate(learner_id, item, recent))
 
 
 def write_self_assessment(learner_id: int, problem: PracticeProblem, response: str) -> SelfAssessment:
