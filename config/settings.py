@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # Swagger UI for /api/docs from its bundled static files, not from a CDN
     "accounts",
     "courses",
     "grader",
