@@ -141,8 +141,12 @@ def run_playground(run_id: str, learner_id: int, code: str, model_name: str | No
         logger.exception("playground run %s failed", run_id)
         data = PlaygroundRun(status="error", message=f"The run failed on our side ({type(problem).__name__}); "
                              "please run again.").as_dict()
-    save_run(run_id, {"learner": learner_id, **data})
-    _finished(run_id)
+    try:
+        save_run(run_id, {"learner": learner_id, **data})
+    except Exception:  # Redis full or unreachable: the page will say the run is gone; the learner may run again
+        logger.exception("could not keep the result of playground run %s", run_id)
+    finally:
+        _finished(run_id)
 
 
 def _finished(run_id: str) -> None:

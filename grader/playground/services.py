@@ -8,6 +8,7 @@ submissions, counted separately: ``GRADER_MAX_PENDING`` runs waiting or running 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ from grader import limits
 from grader.models import CodeExercise, PlaygroundRun
 from grader.submissions.services import MAX_CODE_BYTES, SubmissionRefused, check_code
 from workers import playground
+
+logger = logging.getLogger(__name__)
 
 
 def start_run(*, learner: AbstractBaseUser, exercise: CodeExercise, code: str) -> str:
@@ -39,11 +42,17 @@ def start_run(*, learner: AbstractBaseUser, exercise: CodeExercise, code: str) -
         get_user_model().objects.select_for_update().only("pk").get(pk=learner.pk)
         _check_limits(learner)
         PlaygroundRun.objects.create(id=run_id, learner=learner, exercise=exercise)
-    playground.save_run(run_id, {"learner": learner.pk, "status": "queued"})
     run_limits = {"wall_seconds": exercise.wall_seconds, "cpu_seconds": exercise.cpu_seconds,
-              "memory_bytes": exercise.memory_mb * 1024 * 1024, "max_output_bytes": exercise.max_output_kb * 1024}
+                  "memory_bytes": exercise.memory_mb * 1024 * 1024, "max_output_bytes": exercise.max_output_kb * 1024}
     model = playground.playground_model(exercise.kind)
-    playground.run_playground.apply_async((run_id, learner.pk, code, model, run_limits), queue=playground.QUEUE)
+    try:
+        playground.save_run(run_id, {"learner": learner.pk, "status": "queued"})
+        playground.run_playground.apply_async((run_id, learner.pk, code, model, run_limits), queue=playground.QUEUE)
+    except Exception:  # Redis full (maxmemory, noeviction) or unreachable: the run was not queued
+        logger.exception("playground run %s could not be queued", run_id)
+        finished(run_id)
+        raise SubmissionRefused("Your run could not be queued: the playground is busy right now. "
+                                "Please run again in a minute.", status=503) from None
     return run_id
 
 

@@ -147,3 +147,39 @@ def test_the_private_redis_has_a_maxmemory_and_never_evicts(tmp_path, settings):
         assert int(config["maxmemory"]) == 512 * 1024 * 1024
     finally:
         redis.stop()
+
+
+def test_a_full_or_unreachable_redis_refuses_the_run_with_503_and_it_does_not_count(learner_client, sent, monkeypatch):
+    """With maxmemory and noeviction, a full Redis refuses writes: the learner gets a reason, not a 500,
+    and the refused run does not use up their pending limit."""
+    import redis
+
+    make_exercise()
+
+    def full(*args, **kwargs):
+        raise redis.exceptions.OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'.")
+
+    monkeypatch.setattr(playground.run_playground, "apply_async", full)
+    response = start(learner_client)
+    assert response.status_code == 503
+    assert "could not be queued" in response.json()["detail"]
+    assert not PlaygroundRun.objects.filter(finished_at=None).exists()
+
+
+def test_the_worker_marks_a_run_finished_even_when_keeping_its_result_fails(learner, monkeypatch):
+    import redis
+
+    from grader.models import CodeExercise
+
+    make_exercise()
+    PlaygroundRun.objects.create(id="r1", learner=learner, exercise=CodeExercise.objects.get())
+    monkeypatch.setattr(playground, "run_code", lambda *args, **kwargs: playground.PlaygroundRun(status="ok"))
+    monkeypatch.setattr("grader.submissions.selectors.model_variant", lambda learner_id: 0)
+
+    class Full:
+        def set(self, *args, **kwargs):
+            raise redis.exceptions.OutOfMemoryError("OOM")
+
+    monkeypatch.setattr(playground, "store", lambda: Full())
+    playground.run_playground.run("r1", learner.pk, "print(1)", None, {"wall_seconds": 1})
+    assert PlaygroundRun.objects.get(pk="r1").finished_at is not None
