@@ -1,4 +1,6 @@
-"""The probe-sentiment exercise through the real sandbox: good probes get full marks, the rest low marks and why."""
+"""The probe-sentiment exercise through the real sandbox: probes the model uses get full marks, probes that
+decode and steer but that the model only partly uses get partial credit and the steps to take, the rest
+nothing, and why."""
 
 import pytest
 
@@ -20,8 +22,8 @@ import torch
 def fit_probe(acts, labels):
     return torch.randn(acts.shape[1], generator=torch.Generator().manual_seed(0))
 """
-# A difference of means on shuffled labels. About one shuffle in 300 lands on the sentiment direction
-# in this model (bench/probe_false_pass.py), which is why every fit must pass.
+# A difference of means on shuffled labels. About one shuffle in 11 decodes and steers in this model, one
+# in 120 also drops enough (bench/probe_false_pass.py), which is why every fit must pass.
 SHUFFLED_LABELS = """
 import torch
 
@@ -29,7 +31,26 @@ def fit_probe(acts, labels):
     shuffled = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(3))].bool()
     return acts[shuffled].mean(0) - acts[~shuffled].mean(0)
 """
-# The difference of means on the first training sample, a random direction on the second.
+# A softmax probe written the way ARENA trains its OthelloGPT probes: AdamW, no weight decay, enough steps.
+# It decodes perfectly and steers the model, but its direction mixes the one the model reads with other
+# features that separate the training reviews (causal drop about 0.3-0.45).
+ARENA_UNREGULARISED = """
+import torch
+from torch import nn
+
+def fit_probe(acts, labels):
+    torch.manual_seed(0)
+    probe = nn.Linear(acts.shape[1], 2)
+    optimiser = torch.optim.AdamW(probe.parameters(), lr=1e-2, betas=(0.9, 0.99), weight_decay=0.0)
+    for step in range(1000):
+        loss = nn.functional.cross_entropy(probe(acts), labels)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    weight, bias = probe.weight.detach(), probe.bias.detach()
+    return weight[1] - weight[0], float(bias[1] - bias[0])
+"""
+# The difference of means on the first training sample, a random direction on the others.
 GOOD_ONCE = """
 import torch
 
@@ -58,6 +79,49 @@ def test_probes_the_model_uses_get_full_marks(code):
     assert all(check["passed"] for check in outcome.checks.values())
     assert outcome.metrics["accuracy"] >= 0.95 and outcome.metrics["drop"] >= 0.7 and outcome.metrics["flip"] >= 0.9
     assert "you found the direction the model uses" in outcome.feedback
+
+
+@pytest.mark.parametrize("variant", [0, 5])
+def test_an_unregularised_logistic_probe_gets_partial_credit_and_the_steps_to_full_marks(variant):
+    outcome = grade(ARENA_UNREGULARISED, variant=variant)
+    assert outcome.verdict == Verdict.GRADED, outcome.feedback
+    assert 0 < outcome.score < outcome.max_score
+    assert outcome.score == pytest.approx(0.4)
+    assert outcome.checks["held-out accuracy"]["passed"] and outcome.checks["flip rate"]["passed"]
+    assert not outcome.checks["causal drop"]["passed"] and 0.25 < outcome.checks["causal drop"]["value"] < 0.7
+    # The cosine with the grader's own difference of means on the same training sample, told with its figure.
+    assert 0.5 < outcome.metrics["cosine"] < 0.95
+    assert f"{outcome.metrics['cosine']:.2f}" in outcome.feedback
+    feedback = outcome.feedback.lower()
+    assert "regularis" in feedback and "difference of class means" in feedback and "cosine" in feedback
+    assert "decodes and steers" in feedback and "40% of the marks" in feedback
+
+
+@pytest.mark.parametrize(
+    "accuracy, drop, flip, score",
+    [(1.0, 1.0, 1.0, 1.0), (1.0, 0.45, 0.97, 0.4), (1.0, 0.98, 0.84, 0.0), (0.94, 0.98, 1.0, 0.0),
+     (0.5, 0.05, 0.1, 0.0), (1.0, 0.1, 1.0, 0.4), (0.95, 0.85, 0.85, 1.0)],
+    ids=["all", "decodes-and-steers", "no-flip", "no-accuracy", "random", "steers-barely-used", "at-thresholds"],
+)
+def test_decoding_and_steering_earn_less_than_half_together_and_full_marks_need_the_causal_drop(
+        accuracy, drop, flip, score):
+    fit = {"accuracy": accuracy, "drop": drop, "flip": flip, "cosine": 0.8}
+    grade = ProbeSentiment().judge([fit, fit], {"accuracy": 1.0, "drop": 0.95, "flip": 1.0})
+    assert grade.score == pytest.approx(score)
+    assert grade.score < 0.5 or grade.score == 1.0  # nothing short of the causal drop reaches half marks
+
+
+def test_a_direction_that_decodes_but_barely_steers_scores_zero_and_is_given_the_same_next_steps():
+    fit = {"accuracy": 1.0, "drop": 0.26, "flip": 0.63, "cosine": 0.63}
+    grade = ProbeSentiment().judge([fit, fit, fit], {"accuracy": 1.0, "drop": 0.94, "flip": 1.0})
+    assert grade.score == 0
+    assert "No marks" in grade.feedback and "Regularise" in grade.feedback and "0.63, 0.63 and 0.63 (one per fit)" in grade.feedback
+
+
+def test_the_interface_says_what_is_graded_and_why():
+    text = ProbeSentiment.learner_interface
+    assert "40% of the marks" in text and "decoding is not use" in text.lower()
+    assert "regularis" in text.lower()
 
 
 def test_a_random_direction_scores_zero_because_the_model_does_not_use_it():
@@ -101,7 +165,7 @@ def test_a_probe_at_chance_is_not_told_to_flip_its_sign_as_flipping_would_still_
     # A random direction's accuracy depends on the learner's copy (its residual basis is rotated): fixed here.
     outcome = grade(RANDOM_DIRECTION.replace("manual_seed(0)", "manual_seed(2)"), variant=11)
     assert 0.05 < outcome.metrics["accuracy"] < 0.5
-    assert "flip" not in outcome.feedback.split("Causal drop")[0]
+    assert "flip" not in outcome.feedback.split("**Flip rate")[0]  # the accuracy paragraph
 
 
 @pytest.mark.parametrize(
@@ -147,12 +211,13 @@ def test_a_missing_function_fails_naming_it():
 
 def test_the_child_never_receives_held_out_reviews_and_fits_on_disjoint_samples():
     samples = ProbeSentiment().child_inputs()["samples"]
-    assert len(samples) == 2
-    assert all(s["tokens"].shape == (330, 6) and s["labels"].shape == (330,) for s in samples)
-    _, heldout = sentiment.split(0, 330, 300, 2)
-    first, second = ({tuple(row) for row in s["tokens"].tolist()} for s in samples)
+    assert len(samples) == 3
+    assert all(s["tokens"].shape == (220, 6) and s["labels"].shape == (220,) for s in samples)
+    _, heldout = sentiment.split(0, 220, 300, 3)
+    fitted = [{tuple(row) for row in s["tokens"].tolist()} for s in samples]
     held_out = {tuple(row) for row in sentiment.encode(heldout)[0].tolist()}
-    assert not (held_out & first or held_out & second or first & second)
+    assert all(not (held_out & sample) for sample in fitted)
+    assert all(not (a & b) for i, a in enumerate(fitted) for b in fitted[i + 1:])
 
 
 def test_the_configuration_is_validated():

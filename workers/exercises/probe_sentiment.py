@@ -11,11 +11,21 @@ reviews the child never saw:
 * flip rate: how often the model's answer changes sentiment when the activations are pushed along
   the direction to the other class's mean (times ``steer_scale``).
 
-Passing needs all three, for every fit: a probe that decodes but is not what the model uses fails,
-which is the lesson's point (decodable ≠ used). Grading the weakest of several fits is what keeps
-lucky directions out: a difference of means on shuffled labels lands on the sentiment direction about
-once in 300 fits (bench/probe_false_pass.py), so a procedure that ignores the labels would pass one
-fit now and then, but not two independent ones.
+Scoring follows what each measurement shows, on the weakest fit. A direction that decodes (accuracy) and
+steers the model (flip rate) on every fit earns ``partial_credit`` (0.4: decoding and steering, given
+together); full marks need the causal drop as well, which is the lesson's point (decodable ≠ used). A
+standard unregularised logistic probe lands in between: it separates the reviews and steers the model, but
+its direction mixes the one the model reads with other features that separate the training reviews (drop
+about 0.25-0.55, cosine about 0.6-0.9 with the difference of class means); its feedback names the steps to
+full marks with the figures of its fit, among them that cosine, computed here against the grader's own
+difference of means on the same training sample.
+
+Why no credit for one measurement alone, and why less than half for two: the sentiment direction dominates
+this residual stream, so a difference of means on *shuffled* labels lands on it now and then (about one
+fit in ten decodes and steers, one in 120 also drops ≥ 0.85; bench/probe_false_pass.py). Grading the
+weakest of three fits on disjoint samples keeps such lucky directions from full marks (every fit would
+have to land), makes even the partial credit rare (about one shuffled-label probe in 500), and keeps
+that credit below half marks.
 """
 
 from __future__ import annotations
@@ -46,7 +56,7 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     ...
 ```
 
-- `acts`: `float32` tensor of shape `[N, 64]` (N = 330 by default): the residual stream of the reference
+- `acts`: `float32` tensor of shape `[N, 64]` (N = 220 by default): the residual stream of the reference
   model `{MODEL}` at hook `{sentiment.READ_HOOK}`, last position, for N training reviews.
 - `labels`: `int64` tensor of shape `[N]`: `1` for a positive review, `0` for a negative one.
 - Return a direction of shape `[64]` that points from negative towards positive. You may instead
@@ -58,17 +68,25 @@ word-level vocabulary). A review is `<bos> the SUBJECT was MODIFIER ADJECTIVE`, 
 The model answers with one of 8 words, `pos_TOPIC` or `neg_TOPIC` (topics food, film, place, tech), and
 its sentiment logit difference is `logsumexp(logits[pos_*]) - logsumexp(logits[neg_*])` at the last position.
 
-`fit_probe` is called twice, on two disjoint samples of training reviews, and each direction it returns is
-graded; the weaker one counts. A probe is a procedure that finds the direction from any sample.
+`fit_probe` is called three times, on three disjoint samples of training reviews, and each direction it
+returns is graded; the weakest one counts. A probe is a procedure that finds the direction from any sample.
 
-Grading, on held-out reviews your code never sees:
-1. held-out accuracy of your direction (with your bias, or a threshold fit on the training reviews);
-2. causal drop: the share of the model's logit difference lost when your direction is projected out of
-   `{sentiment.READ_HOOK}` at the last position (`x - (x·u) u`, u your unit direction);
-3. flip rate: the share of reviews whose predicted sentiment flips when the activation is moved along
-   your direction to the other class's mean.
+Measured on held-out reviews your code never sees:
+1. held-out accuracy of your direction (with your bias, or a threshold fit on the training reviews): does it
+   *decode* sentiment?
+2. flip rate: the share of reviews whose predicted sentiment flips when the activation is moved along
+   your direction to the other class's mean: can it *steer* the model?
+3. causal drop: the share of the model's logit difference lost when your direction is projected out of
+   `{sentiment.READ_HOOK}` at the last position (`x - (x·u) u`, u your unit direction): does the model
+   *use* it?
 
-All three must pass. A direction that decodes well but that the model does not use fails 2 and 3.
+Score: 40% of the marks for decoding and steering (given together, once accuracy ≥ 95% and flip rate ≥ 85% on
+every fit); full marks need the causal drop as well (≥ 85%). Decoding alone earns nothing: many
+directions separate positive from negative reviews (even a difference of means on shuffled labels does now
+and then), and only one of them is what the model reads. That is the lesson's point: decoding is not use.
+A probe fit only to separate the training reviews, such as logistic regression without regularisation, can
+decode perfectly and still mix the model's direction with other features; the feedback gives the cosine
+between your direction and the difference of class means, and what to try.
 """
     starter_code = '''import torch
 
@@ -94,18 +112,24 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
 '''
 
     class Config(ExerciseKind.Config):
-        n_train: int = pydantic.Field(330, ge=50, le=800, description="training reviews handed to the learner per fit")
-        n_fits: int = pydantic.Field(2, ge=2, le=4, description="disjoint training samples fit_probe is called on; "
+        n_train: int = pydantic.Field(220, ge=50, le=800, description="training reviews handed to the learner per fit")
+        n_fits: int = pydantic.Field(3, ge=2, le=4, description="disjoint training samples fit_probe is called on; "
                                                                 "the weakest fit is graded")
         n_heldout: int = pydantic.Field(300, ge=50, le=800, description="held-out reviews, only in the grader")
         split_seed: int = 0
         min_accuracy: float = pydantic.Field(0.95, ge=0, le=1)
-        # Calibrated on sentiment-2l (bench/probe_false_pass.py, split seeds 0-7): every fit of logistic
-        # regression drops at least 0.97, of difference of means at least 0.92; about one shuffled-label
-        # fit in 300 passes all three checks, which is why the weakest of n_fits fits is graded.
-        min_drop: float = pydantic.Field(0.9, ge=0, le=1)
-        min_flip: float = pydantic.Field(0.9, ge=0, le=1)
+        # Calibrated on sentiment-2l (bench/probe_false_pass.py; split seeds 0-7, three fits of 220): every
+        # fit of logistic regression with L2 drops at least 0.93, of difference of means at least 0.898
+        # (seed 4), of unregularised logistic regression at most 0.47; about one shuffled-label fit in 120
+        # passes all three checks, which is why the weakest of n_fits fits is graded.
+        min_drop: float = pydantic.Field(0.85, ge=0, le=1)
+        # An unregularised logistic probe steers with flip 0.90-1.0 over learner copies: 0.85 leaves it a margin.
+        min_flip: float = pydantic.Field(0.85, ge=0, le=1)
         steer_scale: float = pydantic.Field(1.5, gt=0, description="push to the other class's mean, times this")
+        # Less than half: a difference of means on shuffled labels decodes and steers on all three fits
+        # about once in 500 probes (bench/probe_false_pass.py), and must never reach a pass.
+        partial_credit: float = pydantic.Field(0.4, ge=0, lt=0.5, description="score for a direction that decodes "
+                                               "and steers on every fit but fails the causal drop")
 
         @pydantic.model_validator(mode="after")
         def _reviews_exist(self):
@@ -159,16 +183,22 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
             if not direction.any():
                 raise InvalidOutput(f"fits[{index}].direction: expected a non-zero vector of shape "
                                     f"[{len(direction)}], got all zeros")
-            measured.append(measure(reviews, sample, direction, fit.get("bias"), self.config.steer_scale))
+            measured.append(measure(reviews, sample, direction, fit.get("bias"), self.config.steer_scale)
+                            | {"cosine": cosine(direction, sample)})
         first = reviews.samples[0]
         reference = measure(reviews, first, first.difference_of_means(), None, self.config.steer_scale)
         return self.judge(measured, reference)
 
     def judge(self, fits: list[dict[str, float]], reference: dict[str, float]) -> Grade:
-        """The grading rule: the weakest fit's three measurements against the configured thresholds."""
+        """The grading rule: the weakest fit's measurements against the configured thresholds.
+
+        ``partial_credit`` when accuracy and flip rate both pass (decoding and steering, given together),
+        full marks when the causal drop passes too, nothing otherwise.
+        """
         c = self.config
         measured = {key: min(fit[key] for fit in fits) for key in ("accuracy", "drop", "flip")}
         accuracy, drop, flip = measured["accuracy"], measured["drop"], measured["flip"]
+        cosines = [fit["cosine"] for fit in fits if "cosine" in fit]
         # Flipping the sign turns each fit's accuracy a into 1 − a: suggest it only when that would pass.
         flipped_passes = min(1 - fit["accuracy"] for fit in fits) >= c.min_accuracy
         checks = [
@@ -180,36 +210,90 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
             Check("flip rate", flip >= c.min_flip, round(flip, 4), c.min_flip,
                   "share of reviews whose sentiment flips when pushed along your direction"),
         ]
+        decodes, used, steers = (check.passed for check in checks)
+        passed = decodes and used and steers
+        score = 1.0 if passed else c.partial_credit if decodes and steers else 0.0
         lines = [
             f"`fit_probe` was fit on {len(fits)} disjoint samples of {c.n_train} training reviews; each figure is "
             "its weakest fit.",
             f"**Held-out accuracy {accuracy:.1%}** (needs {c.min_accuracy:.0%}) on {c.n_heldout} reviews your "
             "code never saw: "
-            + ("your direction separates positive from negative reviews." if checks[0].passed else
+            + ("your direction separates positive from negative reviews." if decodes else
                "your direction does not separate them well enough"
                + (" (it points towards *negative*: flip its sign, and your bias's)." if flipped_passes else ".")),
+            f"**Flip rate {flip:.1%}** (needs {c.min_flip:.0%}): "
+            + ("pushing along your direction flips the model's sentiment." if steers else
+               "pushing along your direction rarely flips the model's sentiment."),
             f"**Causal drop {drop:.1%}** (needs {c.min_drop:.0%}; the grader's own difference-of-means direction "
             f"gives {reference['drop']:.0%}): "
-            + ("the model relies on this direction." if checks[1].passed else
+            + ("the model relies on this direction." if used else
                "projecting your direction out barely changes the model's answer, so the model does not rely on it "
                "— decodable is not the same as used." if drop < 0.3 else
                "the model relies on it only in part: your direction mixes the one the model reads with other "
                "features."),
-            f"**Flip rate {flip:.1%}** (needs {c.min_flip:.0%}): "
-            + ("pushing along your direction flips the model's sentiment." if checks[2].passed else
-               "pushing along your direction rarely flips the model's sentiment."),
         ]
-        passed = all(check.passed for check in checks)
-        lines.append("All three pass: you found the direction the model uses." if passed else
-                     "Full marks need all three: a probe must decode sentiment *and* be what the model uses.")
+        near = [f"{name} {value:.1%} is within 10% of its threshold {threshold:.0%}"
+                for name, value, threshold in (("held-out accuracy", accuracy, c.min_accuracy),
+                                               ("flip rate", flip, c.min_flip), ("causal drop", drop, c.min_drop))
+                if abs(value - threshold) < 0.1 * threshold and value < 1]  # at the ceiling nothing is close
+        if near:
+            lines.append("Close to a threshold: " + "; ".join(near) + ". Another sample of reviews, or another "
+                         "copy of the model, can land on the other side: aim for a clear margin.")
+        if passed:
+            lines.append("**Full marks.** All three pass: you found the direction the model uses.")
+        elif decodes and steers:
+            lines.append(
+                f"**{c.partial_credit:.0%} of the marks**, for decoding and steering: your direction decodes and steers "
+                "the model, but the model uses only part of it. Full marks need the causal drop too.")
+            lines.append(self._next_steps(drop, cosines, reference))
+        else:
+            lines.append(
+                f"**No marks.** Credit starts once your direction both decodes (accuracy) and steers the model "
+                f"(flip rate) on every fit ({c.partial_credit:.0%} of the marks); full marks need the causal drop as well: a "
+                "probe must decode sentiment *and* be what the model uses.")
+            if decodes:  # it separates the reviews but is not (enough of) what the model reads: the same steps
+                lines.append(self._next_steps(drop, cosines, reference))
+        metrics = {k: round(v, 4) for k, v in measured.items()}
+        if cosines:
+            metrics["cosine"] = round(min(cosines), 4)
         return Grade(
-            score=1.0 if passed else 0.0,
+            score=score,
             max_score=1.0,
             checks=checks,
             feedback="\n\n".join(lines),
-            metrics={**{k: round(v, 4) for k, v in measured.items()},
-                     **{f"reference_{k}": round(v, 4) for k, v in reference.items()}},
+            metrics={**metrics, **{f"reference_{k}": round(v, 4) for k, v in reference.items()}},
         )
+
+    @staticmethod
+    def _next_steps(drop: float, cosines: list[float], reference: dict[str, float]) -> str:
+        """What separates a direction that decodes and steers from full marks, with this fit's figures."""
+        if cosines:
+            *others, last = [f"{cosine:.2f}" for cosine in cosines]
+            figures = f"{', '.join(others)} and {last}" if others else last
+            cosine_line = (f"The cosine between your direction and the difference of class means on the same "
+                           f"training reviews is {figures} (one per fit); the probes that pass (L2-regularised "
+                           "logistic regression, the difference of means itself) come out at 0.97 or above.")
+        else:
+            cosine_line = ""
+        return (
+            "**Next steps.** Many directions separate the training reviews perfectly; a probe fit only to "
+            "separate them (logistic regression without regularisation, trained long) grows along whichever of "
+            f"them the loss favours, and the model reads only one. {cosine_line}\n"
+            "1. Regularise: add an L2 penalty to the loss, e.g. `loss + 1e-3 * w.pow(2).sum()`, so the probe "
+            "keeps only what it needs to separate the classes.\n"
+            "2. Compare with the difference of class means, `acts[labels == 1].mean(0) - acts[labels == 0].mean(0)` "
+            f"(the grader's own drops {reference['drop']:.0%} here).\n"
+            f"3. Check the cosine between your direction and that difference of means: your drop of {drop:.0%} "
+            "should rise as the cosine approaches 1."
+        )
+
+
+def cosine(direction: np.ndarray | torch.Tensor, sample: Sample) -> float:
+    """Cosine between ``direction`` and the grader's difference of means on the same training sample."""
+    direction = torch.as_tensor(direction, dtype=torch.float64).cpu()
+    direction = direction / direction.abs().max()  # scale-free, like ``measure``
+    means = sample.difference_of_means().to("cpu", torch.float64)
+    return float(torch.nn.functional.cosine_similarity(direction, means, dim=0))
 
 
 @dataclass
@@ -277,7 +361,7 @@ def measure(
         predicted = acts @ unit > (positive_mean + negative_mean) / 2
     else:
         predicted = acts @ unit > -(bias / largest) / length  # a float64 quotient: ±inf at worst, never NaN
-    accuracy = (predicted == positive).float().mean()
+    accuracy = (predicted == positive).double().mean()  # exact shares: 270 of 300 is 0.9, not 0.8999999762
 
     def project_out(resid, hook):
         resid[:, -1] -= (resid[:, -1] @ unit)[:, None] * unit
@@ -293,5 +377,5 @@ def measure(
         return resid
 
     steered = sentiment.logit_difference(model.run_with_hooks(reviews.tokens, fwd_hooks=[(sentiment.READ_HOOK, push)]))
-    flip = ((steered > 0) != positive).float().mean()
+    flip = ((steered > 0) != positive).double().mean()
     return {"accuracy": float(accuracy), "drop": float(1 - ablated / reviews.clean), "flip": float(flip)}
