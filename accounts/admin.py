@@ -5,7 +5,10 @@ from accounts.models import ThrottleEvent
 
 @admin.register(ThrottleEvent)
 class ThrottleEventAdmin(admin.ModelAdmin):
-    """Failed log-ins and sign-ups being counted; delete an account's or address's rows to lift its lock."""
+    """Sign-ups being counted per address; delete an address's rows to let it sign up again at once.
+
+    Failed log-ins and locks are django-axes' (Axes › Access attempts).
+    """
 
     list_display = ("kind", "key", "at")
     list_filter = ("kind",)

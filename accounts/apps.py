@@ -16,9 +16,3 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_instructors_group, dispatch_uid="accounts.instructors_group")
-        # The admin's log-in shares the throttle of the site's log-in page (accounts.throttle).
-        from django.contrib import admin
-
-        from accounts.forms import ThrottledAdminAuthenticationForm
-
-        admin.site.login_form = ThrottledAdminAuthenticationForm

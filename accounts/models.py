@@ -1,4 +1,4 @@
-"""Throttle events: failed log-ins and sign-ups, counted per account and per address (see accounts.throttle)."""
+"""Sign-ups counted per address (see accounts.throttle); failed log-ins are django-axes' (axes.AccessAttempt)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,13 @@ from django.db import models
 
 
 class ThrottleEvent(models.Model):
-    """One failed log-in (for an account, and for an address) or one sign-up from an address.
-
-    Rows older than the window are deleted as new ones are written; staff may delete rows in the admin
-    (or with ``manage.py reset_login_throttle``) to lift a lock at once.
-    """
+    """One sign-up from an address. Rows older than the window are deleted as new ones are written."""
 
     class Kind(models.TextChoices):
-        LOGIN_ACCOUNT = "login-account", "failed log-in, by account"
-        LOGIN_ADDRESS = "login-address", "failed log-in, by address"
         SIGNUP_ADDRESS = "signup-address", "sign-up, by address"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    key = models.CharField(max_length=200, help_text="The username (lower case) or the client's address.")
+    key = models.CharField(max_length=200, help_text="The client's address.")
     at = models.FloatField(help_text="Seconds since the epoch.")
 
     class Meta:

@@ -4,6 +4,5 @@ from accounts import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path("login/", views.ThrottledLoginView.as_view(), name="login"),
     path("", include("django.contrib.auth.urls")),
 ]

@@ -1,29 +1,36 @@
-"""Sign-up and log-in (django.contrib.auth's views, throttled: see accounts.throttle); log-out is Django's own."""
+"""Sign-up (throttled per address: accounts.throttle) and the page django-axes answers a locked log-in with;
+logging in and out are django.contrib.auth's own views."""
 
 from __future__ import annotations
 
+from axes.helpers import get_client_ip_address, get_client_username, get_cool_off
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import login
-from django.contrib.auth.views import LoginView
+from django.db.models import Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from accounts import throttle
-from accounts.forms import SignUpForm, ThrottledAuthenticationForm
+from accounts.forms import SignUpForm
 
 
-class ThrottledLoginView(LoginView):
-    """Django's log-in page; a locked account or address is answered 429 with the time to wait."""
+def locked_out(request: HttpRequest, original_response=None, credentials: dict | None = None) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: 429 saying how long until the account's or the address's lock lifts.
 
-    authentication_form = ThrottledAuthenticationForm
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if getattr(form, "throttled", False):
-            response.status_code = 429
-        return response
+    Failures while locked are not counted (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT is off), so the lock
+    lifts one cool-off after the last counted failure for this username or from this address.
+    """
+    username = get_client_username(request, credentials) or ""
+    last = AccessAttempt.objects.filter(
+        Q(username=username) | Q(ip_address=get_client_ip_address(request))
+    ).aggregate(last=Max("attempt_time"))["last"]
+    cool_off = get_cool_off(request)
+    wait = (last + cool_off - timezone.now()).total_seconds() if last else cool_off.total_seconds()
+    return render(request, "registration/locked_out.html", {"wait": throttle.in_words(max(wait, 1))}, status=429)
 
 
 @require_http_methods(["GET", "POST"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # log-in throttling (see "Log-in throttling" below)
     "ninja",  # Swagger UI for /api/docs from its bundled static files, not from a CDN
     "accounts",
     "courses",
@@ -70,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lock into AXES_LOCKOUT_CALLABLE's page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -160,10 +163,27 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Log-in and sign-up throttling (accounts.throttle): failures per window, per account and per address.
-LOGIN_THROTTLE_WINDOW = float(os.environ.get("LOGIN_THROTTLE_WINDOW", str(15 * 60)))  # seconds
-LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
-LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))  # a classroom may share one
+# Log-in throttling: django-axes, in the database (axes.AccessAttempt) so every server process shares it.
+# Five failed log-ins within 15 minutes for one username (from any address), or from one address (for any
+# usernames), lock it for 15 minutes after the last one, even for the right password; the admin's log-in
+# shares it. axes has one AXES_FAILURE_LIMIT for every lockout parameter, so the address limit is also 5.
+# A success resets that username's failures. Staff lift a lock in the admin (Axes › Access attempts) or with
+# `manage.py axes_reset_username USERNAME` / `axes_reset_ip ADDRESS`.
+AUTHENTICATION_BACKENDS = ["accounts.backends.AxesBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful log-in (nothing here reads them)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused tries while locked do not extend the lock
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # 429 saying when to retry
+# The client's address is REMOTE_ADDR only: behind a reverse proxy, have the proxy set it (X-Forwarded-For
+# is not trusted).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_IPWARE_PROXY_COUNT = None
+
+# Sign-up throttling (accounts.throttle): new accounts per address per window.
 SIGNUP_THROTTLE_WINDOW = float(os.environ.get("SIGNUP_THROTTLE_WINDOW", str(60 * 60)))  # seconds
 SIGNUPS_PER_ADDRESS = int(os.environ.get("SIGNUPS_PER_ADDRESS", "10"))
 
