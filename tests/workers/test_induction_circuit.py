@@ -154,3 +154,88 @@ def test_no_grading_draws_a_hidden_model_on_which_the_learners_hard_coded_circui
         model = reparameterise.variant("induction-2l-alt", hidden_seed, "cpu")
         knockout = kind._knockout(model, heads)
         assert knockout.necessity < 0.5 or knockout.sufficiency > 0.25, hidden.order
+
+
+# Standard methods of the field (issue 16), each with the score it measurably gets.
+
+ARENA_DETECTORS = """import torch
+
+
+def find_induction_circuit(model, seq_len=20, batch=10, threshold=0.4):
+    \"\"\"ARENA's detectors on repeated random tokens: prev_attn_detector and induction_attn_detector.\"\"\"
+    torch.manual_seed(0)
+    prefix = torch.zeros(batch, 1, dtype=torch.long)
+    seq = torch.randint(1, model.cfg.d_vocab, (batch, seq_len))
+    rep_tokens = torch.cat([prefix, seq, seq], dim=1)
+    _, cache = model.run_with_cache(rep_tokens)
+    heads = []
+    for layer in range(model.cfg.n_layers):
+        for head in range(model.cfg.n_heads):
+            attention_pattern = cache[f"blocks.{layer}.attn.hook_pattern"][:, head].mean(0)
+            previous = attention_pattern.diagonal(-1).mean()
+            induction = attention_pattern.diagonal(-seq_len + 1).mean()
+            if previous > threshold or induction > threshold:
+                heads.append((layer, head))
+    return heads
+"""
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_arenas_attention_pattern_detectors_with_diagonal_offsets_score_full_marks(variant):
+    """ARENA 1.2's ``prev_attn_detector`` / ``induction_attn_detector``: the mean of the attention pattern's
+    diagonal at offset −1 and at −(seq_len − 1) on repeated random tokens, threshold 0.4 (seq_len 20: the
+    model's n_ctx is 48). Written apart from the reference (a different diagonal, cut-off and probe), it finds
+    4 heads (the second previous-token head, score about 0.4, falls under the cut-off; measured necessity 0.99,
+    sufficiency 0.08) and passes on both models."""
+    outcome = grade_code("induction-circuit", {}, ARENA_DETECTORS, LIMITS, variant=variant)
+    assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 1.0), outcome.feedback
+    assert len(outcome.metrics["public"]["heads"]) == 4
+
+
+ZERO_ABLATION = KNOCKOUT_SOLUTION.replace(
+    "Knock each head out (mean ablation)", "Zero-ablate each head in turn").replace(
+    "z[:, :, head] = z[:, :, head].mean(dim=0, keepdim=True)", "z[:, :, head] = 0.0").replace(
+    "- clean > 0.1:", "- clean > CUT_OFF:")
+
+
+@pytest.mark.parametrize(("cut_off", "variant", "expected"),
+                         [(0.1, 1, 0.475), (0.1, 2, 0.475), (0.2, 1, 1.0), (0.5, 1, 0.0)])
+def test_loss_based_zero_ablation_of_single_heads_scores_what_its_cut_off_allows(cut_off, variant, expected):
+    """Loss-based zero ablation of single heads (set one head's hook_z to 0, keep it if the loss on the repeated
+    half rises by more than a cut-off), as taught before mean and resample ablation. Measured:
+
+    - cut-off 0.1 nats: it finds the whole circuit, but on the hidden model also a layer-0 head that raises the
+      loss when zeroed (+0.11) and barely when mean-ablated (+0.02): zeroing removes the head's average output
+      too. Minimality fails there: 0.3 + 0.7 × 0.25 = 0.475. The feedback says why (zero vs mean ablation).
+    - cut-off 0.2: five heads, one weak previous-token head missed but sufficiency 0.06: full marks.
+    - cut-off 0.5: only the strongest previous-token head and one of the three induction heads (each alone costs
+      0.38–0.54 nats, together nearly everything): sufficiency fails, 0; the feedback explains heads that
+      matter only together.
+    Redundancy does not make the usual cut-offs (0.1–0.2) fail here: the public model's three induction heads
+    each cost at least 0.35 nats alone; the hidden model's weakest induction head costs 0.10 alone, so a cut-off
+    of 0.2 misses it, and the rest still keeps the behaviour (sufficiency passes).
+    """
+    code = ZERO_ABLATION.replace("CUT_OFF", str(cut_off))
+    assert "z[:, :, head] = 0.0" in code
+    outcome = grade_code("induction-circuit", {}, code, LIMITS, variant=variant)
+    assert (outcome.verdict, outcome.score) == (Verdict.GRADED, pytest.approx(expected)), outcome.feedback
+    if cut_off == 0.1:
+        assert outcome.checks["reference model: minimality"]["passed"]
+        assert not outcome.checks["hidden model: minimality"]["passed"]
+        assert "zero-ablating them one at a time" in outcome.feedback
+    if cut_off == 0.5:
+        assert not outcome.checks["reference model: sufficiency"]["passed"]
+        assert "heads that matter only together" in outcome.feedback
+
+
+def test_a_near_threshold_note_speaks_of_the_learners_copy_and_never_of_the_hidden_model():
+    from workers.exercises.induction_circuit import Knockout
+    kind = InductionCircuit()
+    close = Knockout(heads=[(1, 0)], necessity=0.52, sufficiency=0.24, superfluous=[], losses={})
+    feedback = kind._feedback({"public": close, "hidden": close}, {"public": 1.0, "hidden": 1.0})
+    assert "Close to a threshold: necessity on your copy 52.0% is within 10% of its threshold 50.0%; " \
+           "sufficiency on your copy 24.0% is within 10% of its threshold 25.0%." in feedback
+    assert feedback.count("within 10%") == 2  # the hidden model's equal numbers are not mentioned
+    far = Knockout(heads=[(1, 0)], necessity=0.99, sufficiency=0.03, superfluous=[], losses={})
+    feedback = kind._feedback({"public": far, "hidden": close}, {"public": 1.0, "hidden": 1.0})
+    assert "Close to a threshold" not in feedback and "52" not in feedback and "24" not in feedback

@@ -123,3 +123,27 @@ def test_a_head_index_of_hundreds_of_digits_fails_naming_it():
 def test_whole_float_token_ids_are_token_ids():
     outcome = grade(REFERENCE.replace(HYPOTHESIS, HYPOTHESIS.replace("return ", "return 1.0 * ")))
     assert outcome.verdict == Verdict.GRADED and outcome.score == 1.0
+
+
+def test_the_reference_is_the_standard_induction_story_and_passes_with_a_margin():
+    """Causal scrubbing's standard induction hypothesis (the head reads the token after the current token's
+    previous occurrence; ARENA / Redwood's induction story), with a random resample as the control, is the
+    reference solution (test above): no measured value lies within 10% of a threshold, so no note."""
+    outcome = grade(REFERENCE)
+    assert outcome.score == 1.0
+    assert "Close to a threshold" not in outcome.feedback
+
+
+def test_values_within_10_percent_of_a_threshold_are_called_close_either_side():
+    """Synthetic measurements through the kind's feedback: a recovery of 0.88 (fails, needs 0.9) and a control
+    at 0.29 (passes, needs at most 0.3) are both close; 0.5 is not."""
+    from workers.exercises.base import Check
+    kind = ScrubInduction()
+    checks = [Check("the node matters", True, 1.0, 0.1, ""), Check("resample changes the input", True, 0.6, 0.5, ""),
+              Check("hypothesis recovers the loss", False, 0.88, 0.9, ""),
+              Check("control breaks the behaviour", True, 0.29, 0.3, "")]
+    feedback = kind._feedback("L1.H0", 1.0, 3.0, 1.24, 2.42, 0.88, 0.29, 0.6, 0.6, checks, False)
+    assert ("Close to a threshold: loss recovered by your hypothesis 0.880 is within 10% of its threshold 0.900; "
+            "loss recovered by your control 0.290 is within 10% of its threshold 0.300.") in feedback
+    feedback = kind._feedback("L1.H0", 1.0, 3.0, 1.24, 2.0, 0.88, 0.5, 0.6, 0.6, checks, False)
+    assert "loss recovered by your control 0.500" not in feedback

@@ -104,3 +104,79 @@ def test_a_shape_remembered_for_one_sparsity_fails_at_the_companion_sparsity():
 def test_only_shapes_and_sparsities_with_a_reference_model_can_be_configured():
     with pytest.raises(ValueError, match="no trained reference model for n=5, d=2, S=0.0"):
         SuperpositionToy({"sparsity": 0.0})
+
+
+# Standard methods of the field (issue 16), each with the score it measurably gets.
+
+ARENA_TOY_MODEL = '''import torch
+
+
+def toy_model(n_features, d_hidden, sparsity, importance, n_instances=N_INSTANCES, steps=3000, seed=SEED):
+    """ARENA's toy model of superposition: n_instances models trained in parallel with Adam on
+    h = W x, x_hat = ReLU(W^T h + b) (W: [instances, d_hidden, n_features], Xavier-normal init); the
+    instance with the lowest loss on the last batch is kept."""
+    torch.manual_seed(seed)
+    W = torch.nn.Parameter(torch.nn.init.xavier_normal_(torch.empty(n_instances, d_hidden, n_features)))
+    b = torch.nn.Parameter(torch.zeros(n_instances, n_features))
+    importance = torch.tensor(importance)
+    optimiser = torch.optim.Adam([W, b], lr=1e-3)
+    for step in range(steps):
+        features = torch.rand(1024, n_instances, n_features)
+        x = features * (torch.rand(1024, n_instances, n_features) <= 1 - sparsity)
+        hidden = torch.einsum("bif,ihf->bih", x, W)
+        out = torch.relu(torch.einsum("bih,ihf->bif", hidden, W) + b)
+        per_instance = (importance * (x - out) ** 2).mean(0).sum(-1)
+        optimiser.zero_grad()
+        per_instance.sum().backward()
+        optimiser.step()
+    best = int(per_instance.argmin())
+    return W[best].detach().T, b[best].detach()
+'''
+
+
+def arena(n_instances, seed):
+    return ARENA_TOY_MODEL.replace("N_INSTANCES", str(n_instances)).replace("SEED", str(seed))
+
+
+@pytest.mark.parametrize(("config", "seed", "ratios"), [
+    ({}, 0, {"0.9": 1.007, "0.7": 0.967}),
+    ({"n_features": 20, "d_hidden": 5}, 0, {"0.9": 0.964, "0.7": 1.262}),
+], ids=["5x2", "20x5"])
+def test_arenas_toy_model_with_one_instance_passes_with_a_margin_at_seed_0(config, seed, ratios):
+    """ARENA 1.4's toy model, trained as one instance (one seed): Adam, lr 1e-3, batch 1024, 3000 steps.
+    Over seeds 0–5 every single-instance run passed (5×2: weaker ratio 0.86–0.97; 20×5: 0.96–0.98)."""
+    outcome = grade(arena(1, seed), **config)
+    assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 1.0), outcome.feedback
+    assert outcome.metrics["ratios"] == pytest.approx(ratios, abs=0.01)
+    assert "Close to a threshold" not in outcome.feedback
+
+
+def test_a_single_instance_that_lands_near_the_pass_mark_is_told_so():
+    """The same single-instance training at seed 2 lands at 0.870 at sparsity 0.7 (seed 5: 0.865), within 10% of
+    the pass mark 0.8: it passes, and the feedback says one run can land either side and to train several."""
+    outcome = grade(arena(1, 2))
+    assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 1.0)
+    assert outcome.metrics["ratios"]["0.7"] == pytest.approx(0.870, abs=0.01)
+    assert ("Close to a threshold: the ratio at sparsity 0.7 0.870 is within 10% of its threshold 0.800. "
+            "A single training run can land either side of the pass mark") in outcome.feedback
+    assert "several instances at once" in outcome.feedback
+
+
+def test_arenas_toy_model_with_several_instances_keeps_the_best_and_passes_clearly():
+    """ARENA's way: 8 instances trained in parallel, the best kept. At seed 2, where one instance lands near the
+    pass mark, the best of eight reaches 1.0 at sparsity 0.7 and 1.007 at 0.9: no near-threshold note."""
+    outcome = grade(arena(8, 2))
+    assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 1.0), outcome.feedback
+    assert min(outcome.metrics["ratios"].values()) >= 0.95
+    assert "Close to a threshold" not in outcome.feedback
+
+
+def test_a_single_instance_trained_too_briefly_fails_just_below_the_pass_mark_and_is_told_so():
+    """One instance, seed 1, 1000 steps instead of 3000: 0.98 at sparsity 0.9 but 0.783 at 0.7, within 10%
+    below the pass mark: half the ratio (0.391), with the note and the advice to try a few seeds."""
+    outcome = grade(arena(1, 1).replace("steps=3000", "steps=1000"))
+    assert outcome.verdict == Verdict.GRADED
+    assert outcome.metrics["ratios"]["0.7"] == pytest.approx(0.783, abs=0.01)
+    assert outcome.score == pytest.approx(0.391, abs=0.005)
+    assert "Close to a threshold: the ratio at sparsity 0.7 0.78" in outcome.feedback
+    assert "try a few seeds" in outcome.feedback

@@ -40,7 +40,7 @@ import numpy as np
 import pydantic
 
 from workers import reference_models
-from workers.exercises import _circuits, contract
+from workers.exercises import _circuits, _feedback, contract
 from workers.exercises._arrays import from_learner, require_function
 from workers.exercises.base import Check, ExerciseKind, Grade, HiddenRun, InvalidOutput
 from workers.reference_models import reparameterise
@@ -50,6 +50,22 @@ FUNCTION = "find_induction_circuit"
 PUBLIC_OUTPUT, HIDDEN_OUTPUT = f"{FUNCTION}(your model)", f"{FUNCTION}(hidden model)"  # named for messages
 _MAX_HEADS = 64
 NOT_SHOWN = "not shown"  # the value of a check on the hidden model
+
+
+TOGETHER = (
+    "Heads you left out still carry part of the behaviour. Ablating heads one at a time misses heads that matter "
+    "only together: when two induction heads (or two previous-token heads) do the same job, removing one costs "
+    "little because the other covers for it, so each stays under a per-head loss cut-off. Look at attention "
+    "patterns (previous-token and induction scores), or ablate every head you did not pick at once and add back "
+    "those whose removal costs loss."
+)
+ZERO_ABLATION = (
+    "A head you return adds nothing when the grader mean-ablates it (replaces its output by its mean over the "
+    "probe sequences). If you picked heads by zero-ablating them one at a time: setting a head's output to zero "
+    "removes its average output as well as what it computes from the tokens, so a head that mostly adds a "
+    "near-constant vector raises the loss when zeroed, yet does nothing for induction. Mean-ablate instead, or "
+    "pick heads by their attention patterns."
+)
 
 
 @dataclass
@@ -243,12 +259,26 @@ class InductionCircuit(ExerciseKind):
             + _verdict(hidden.sufficiency <= c.sufficiency_max) + ", minimality " + _verdict(not hidden.superfluous)
             + " (only pass or fail is shown: the heads and losses there would tell you about the hidden model).",
         ]
+        # Only the learner's own copy: a note about the hidden model would tell how close its numbers are.
+        near = _feedback.near_threshold(
+            (("necessity on your copy", public.necessity, c.necessity_min, ".1%"),
+             ("sufficiency on your copy", public.sufficiency, c.sufficiency_max, ".1%")),
+            "Another model (the hidden one, or another learner's copy) can land on the other side: a circuit "
+            "found by a method that measures what every head does passes with a clear margin.")
+        if near:
+            lines.append(f"- {near}")
+        public_sufficient = public.sufficiency <= c.sufficiency_max
+        if public.necessity >= c.necessity_min and not public_sufficient:
+            lines.append("\n" + TOGETHER)
         if parts["public"] and not parts["hidden"]:
             lines.append(
                 "\nYour function finds the circuit in your copy of the reference model but not in the hidden one, "
-                "whose heads sit elsewhere. Measure attention patterns instead of naming indices: the same "
-                "algorithm lives at different places in different models."
+                "whose heads sit elsewhere. If you named indices, measure attention patterns instead: the same "
+                "algorithm lives at different places in different models. If you measured, your cut-off may fit "
+                "one model and not the other: " + TOGETHER[0].lower() + TOGETHER[1:]
             )
+        if public.superfluous or (parts["public"] and hidden.superfluous):
+            lines.append("\n" + ZERO_ABLATION)
         return "\n".join(lines)
 
 

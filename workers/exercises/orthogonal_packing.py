@@ -11,6 +11,11 @@ Cosine is scale-free, and so is the grading: each row is first divided by its la
 in float64, and it leaves every entry in [-1, 1]), so rows of norm 4e-14 or 1e200 are measured like unit
 rows, no norm overflows or underflows, and only rows that are exactly zero are refused. A direction
 repeated (at any scale) is a pair with |cos| = 1, a violation like any other.
+
+No "close to a threshold" note (workers/exercises/_feedback.py) here: the count earns marks in proportion
+(m / target), so a count near the target has no pass mark to land either side of, and a good packing's
+largest |cos| sits at ε by construction (the optimiser pushes every pair up to it), so a note on it would
+only repeat that every good answer is tight.
 """
 
 from __future__ import annotations

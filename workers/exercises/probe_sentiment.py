@@ -37,7 +37,7 @@ import numpy as np
 import pydantic
 import torch
 
-from workers.exercises import contract
+from workers.exercises import _feedback, contract
 from workers.exercises._arrays import from_learner, require_function
 from workers.exercises.base import Check, ExerciseKind, Grade, InvalidOutput
 from workers.reference_models import device_of, sentiment
@@ -232,13 +232,13 @@ def fit_probe(acts: torch.Tensor, labels: torch.Tensor):
                "the model relies on it only in part: your direction mixes the one the model reads with other "
                "features."),
         ]
-        near = [f"{name} {value:.1%} is within 10% of its threshold {threshold:.0%}"
-                for name, value, threshold in (("held-out accuracy", accuracy, c.min_accuracy),
-                                               ("flip rate", flip, c.min_flip), ("causal drop", drop, c.min_drop))
-                if abs(value - threshold) < 0.1 * threshold and value < 1]  # at the ceiling nothing is close
+        near = _feedback.near_threshold(
+            (("held-out accuracy", accuracy, c.min_accuracy, ".1%"), ("flip rate", flip, c.min_flip, ".1%"),
+             ("causal drop", drop, c.min_drop, ".1%")),
+            "Another sample of reviews, or another copy of the model, can land on the other side: aim for a clear "
+            "margin.", ceiling=1)  # at the ceiling nothing is close
         if near:
-            lines.append("Close to a threshold: " + "; ".join(near) + ". Another sample of reviews, or another "
-                         "copy of the model, can land on the other side: aim for a clear margin.")
+            lines.append(near)
         if passed:
             lines.append("**Full marks.** All three pass: you found the direction the model uses.")
         elif decodes and steers:

@@ -40,7 +40,7 @@ import numpy as np
 import pydantic
 import torch
 
-from workers.exercises import _circuits, contract
+from workers.exercises import _circuits, _feedback, contract
 from workers.exercises._arrays import from_learner, require_function, unusable
 from workers.exercises.base import Check, ExerciseKind, Grade
 from workers.reference_models import induction
@@ -230,6 +230,13 @@ class ScrubInduction(ExerciseKind):
                          f"changing {changed:.0%} of tokens (at least {c.min_changed:.0%}).")
             lines.append(f"- **Loss recovered by your control: {control_recovered:.2f}** (pass ≤ {c.control_max}), "
                          f"changing {control_changed:.0%} of tokens.")
+            near = _feedback.near_threshold(
+                (("loss recovered by your hypothesis", recovered, c.recovered_pass, ".3f"),
+                 ("loss recovered by your control", control_recovered, c.control_max, ".3f")),
+                "Another sample of probe sequences, or another draw of your resample, can land on the other side: "
+                "a hypothesis that captures what the head reads recovers with a clear margin.")
+            if near:
+                lines.append(f"- {near}")
             if checks[3].passed and not hypothesis_holds:
                 lines.append("- Your control breaks the behaviour, but a control only counts next to a hypothesis "
                              "that holds.")

@@ -42,7 +42,7 @@ import numpy as np
 import pydantic
 import torch
 
-from workers.exercises import contract
+from workers.exercises import _feedback, contract
 from workers.exercises._arrays import from_learner, require_function, unusable
 from workers.exercises._figures import new_figure, to_data_uri
 from workers.exercises.base import Check, ExerciseKind, Grade
@@ -227,6 +227,12 @@ class SuperpositionToy(ExerciseKind):
                 " Below the pass mark: sparse features can share dimensions, so more than d of them can get a "
                 "direction. If you trained, try a few seeds; training sometimes sticks in a local minimum."
             )
+        near = _feedback.near_threshold(
+            ((f"the ratio at sparsity {sparsity}", m["ratio"], c.pass_ratio, ".3f") for sparsity, m in measured.items()),
+            "A single training run can land either side of the pass mark (toy models trained from one seed end in "
+            "different local minima): train a few seeds, or several instances at once, and keep the best W.")
+        if near:
+            feedback += " " + near
         figures = {"Gram matrix W Wᵀ": _gram_heatmap(W)}
         if d == 2:
             figures["feature directions"] = _directions(W)
