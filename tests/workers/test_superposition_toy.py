@@ -157,8 +157,8 @@ def test_a_single_instance_that_lands_near_the_pass_mark_is_told_so():
     outcome = grade(arena(1, 2))
     assert (outcome.verdict, outcome.score) == (Verdict.GRADED, 1.0)
     assert outcome.metrics["ratios"]["0.7"] == pytest.approx(0.870, abs=0.01)
-    assert ("Close to a threshold: the ratio at sparsity 0.7 0.870 is within 10% of its threshold 0.800. "
-            "A single training run can land either side of the pass mark") in outcome.feedback
+    assert "Close to a threshold: the ratio at sparsity 0.7 " in outcome.feedback
+    assert "A single training run can land either side of the pass mark" in outcome.feedback
     assert "several instances at once" in outcome.feedback
 
 
