@@ -1,5 +1,7 @@
 """A small slice of lesson 25-01 built directly in the database, with its grading configuration."""
 
+import threading
+
 import pytest
 
 from courses.models import (
@@ -112,3 +114,29 @@ def problem_2(lesson):
     RubricPoint.objects.create(practice_problem=problem, order=1, text="Says presence is not use", weight=2)
     RubricPoint.objects.create(practice_problem=problem, order=2, text="Proposes a causal intervention", weight=1)
     return problem
+
+
+class MemoryStore:
+    """Stands in for the Redis that keeps playground results (``workers.playground.store``) in tests that only
+    check what the web side does; the live tests use the real Redis."""
+
+    def __init__(self):
+        self.values, self.lock = {}, threading.Lock()
+
+    def set(self, key, value, ex=None):
+        with self.lock:
+            self.values[key] = value
+
+    def get(self, key):
+        return self.values.get(key)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Playground runs started in a test: their results kept in memory, their Celery sends recorded."""
+    from workers import playground
+
+    store, calls = MemoryStore(), []
+    monkeypatch.setattr(playground, "store", lambda: store)
+    monkeypatch.setattr(playground.run_playground, "apply_async", lambda args, queue: calls.append((args, queue)))
+    return calls

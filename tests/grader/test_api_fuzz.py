@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from config.api import api
 from courses.models import Quiz
 from grader.submissions import services as submission_services
+from tests.grader.conftest import MemoryStore
 from tests.grader.submission_fixtures import make_exercise
 from workers import playground
 
@@ -79,17 +80,6 @@ def from_schema(schema: dict, keys: st.SearchStrategy, top: bool = True) -> st.S
     return st.one_of([shaped] * (3 if top else 9) + [any_json])
 
 
-class FakeRedis:
-    def __init__(self):
-        self.values = {}
-
-    def set(self, key, value, ex=None):
-        self.values[key] = value
-
-    def get(self, key):
-        return self.values.get(key)
-
-
 @pytest.fixture
 def world(settings, monkeypatch, quiz, example_1, example_2, problem_1, problem_2):
     """Every kind of item a learner can reach, no limit in the way of reaching the services, no broker."""
@@ -98,8 +88,8 @@ def world(settings, monkeypatch, quiz, example_1, example_2, problem_1, problem_
     for item in (example_1, example_2, problem_1, problem_2):
         type(item).objects.filter(pk=item.pk).update(attempts_per_minute=0)
     exercise = make_exercise()
-    fake = FakeRedis()
-    monkeypatch.setattr(playground, "store", lambda: fake)
+    store = MemoryStore()
+    monkeypatch.setattr(playground, "store", lambda: store)
     monkeypatch.setattr(playground.run_playground, "apply_async", lambda *args, **kwargs: None)
     monkeypatch.setattr(submission_services.grade_submission, "apply_async", lambda *args, **kwargs: None)
     ids = {"quiz_id": [quiz.pk], "item_id": [example_1.pk, example_2.pk, problem_1.pk, problem_2.pk]}

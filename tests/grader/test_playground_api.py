@@ -3,30 +3,10 @@ nothing is recorded as a submission. (The run itself, through the sandbox: tests
 
 import json
 
-import pytest
 
 from grader.models import Submission
 from tests.grader.submission_fixtures import make_exercise
 from workers import playground
-
-
-class FakeRedis:
-    def __init__(self):
-        self.values = {}
-
-    def set(self, key, value, ex=None):
-        self.values[key] = value
-
-    def get(self, key):
-        return self.values.get(key)
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    fake, calls = FakeRedis(), []
-    monkeypatch.setattr(playground, "store", lambda: fake)
-    monkeypatch.setattr(playground.run_playground, "apply_async", lambda args, queue: calls.append((args, queue)))
-    return calls
 
 
 def start(client, slug, code):

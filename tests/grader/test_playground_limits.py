@@ -3,7 +3,6 @@
 evicts a queued task."""
 
 import json
-import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,26 +14,6 @@ from grader.submissions import services as submission_services
 from tests.grader.submission_fixtures import make_exercise
 from workers import playground
 from workers.management.commands.serve_all import playground_worker_queues, worker_queues
-
-
-class FakeRedis:
-    def __init__(self):
-        self.values, self.lock = {}, threading.Lock()
-
-    def set(self, key, value, ex=None):
-        with self.lock:
-            self.values[key] = value
-
-    def get(self, key):
-        return self.values.get(key)
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    fake, calls = FakeRedis(), []
-    monkeypatch.setattr(playground, "store", lambda: fake)
-    monkeypatch.setattr(playground.run_playground, "apply_async", lambda args, queue: calls.append((args, queue)))
-    return calls
 
 
 def start(client, slug="add", code="print(1)"):
