@@ -3,7 +3,6 @@ nothing is recorded as a submission. (The run itself, through the sandbox: tests
 
 import json
 
-
 from grader.models import Submission
 from tests.grader.submission_fixtures import make_exercise
 from workers import playground
