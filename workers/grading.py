@@ -219,9 +219,9 @@ def _grade(kind: ExerciseKind, code: str, limits: Limits, worker: WarmWorker, va
         except InvalidOutput:  # its message would quote what came back, which may carry the hidden model
             return outcome(Verdict.FAILED, _hidden_unusable(kind, run))
         models[run.model] = reparameterise.reparameterised(reference_models.load(run.model, worker.device), hidden_seed)
-    try:
-        grade = kind.grade(kind.validate_outputs(outputs), models, worker.device)
-    except InvalidOutput as problem:
+    try:  # every field of ``outputs`` was cleaned above by its own spec: grade sees validated values only
+        grade = kind.grade(outputs, models, worker.device)
+    except InvalidOutput as problem:  # a domain check of the kind's (e.g. a pair that is not a head)
         return outcome(Verdict.FAILED, bounded(str(problem), MESSAGE_KEPT, "message"))
     return outcome(
         Verdict.GRADED,
